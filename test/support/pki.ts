@@ -71,7 +71,8 @@ function extensionSection(spec: CertificateSpec): string {
   (spec.dnsNames ?? []).forEach((name, i) => alt.push(`DNS.${i + 1} = ${name}`));
   let other = 0;
   for (const srv of spec.srvNames ?? []) alt.push(`otherName.${++other} = 1.3.6.1.5.5.7.8.7;IA5STRING:${srv}`);
-  for (const addr of spec.xmppAddrs ?? []) alt.push(`otherName.${++other} = 1.3.6.1.5.5.7.8.5;UTF8:${addr}`);
+  // Without FORMAT:UTF8 openssl reads the value as Latin-1 and encodes non-ASCII characters twice.
+  for (const addr of spec.xmppAddrs ?? []) alt.push(`otherName.${++other} = 1.3.6.1.5.5.7.8.5;FORMAT:UTF8,UTF8:${addr}`);
   if (alt.length > 0) lines.push('subjectAltName = @alt', '[alt]', ...alt);
   return lines.join('\n') + '\n';
 }
@@ -184,6 +185,12 @@ export async function createAuthority(
 export async function createSelfSigned(dir: string, spec: CertificateSpec): Promise<IssuedCertificate> {
   await prepareSigningDir(dir);
   return sign(dir, { ...spec, isCa: spec.isCa ?? false }, 'self');
+}
+
+/** A certificate signed by any issued certificate, CA or not: for chains a validator must refuse. */
+export async function issueWith(dir: string, issuer: IssuedCertificate, spec: CertificateSpec): Promise<IssuedCertificate> {
+  await prepareSigningDir(dir);
+  return sign(dir, { ...spec, isCa: spec.isCa ?? false }, issuer);
 }
 
 /** A temporary directory removed by the returned function. */

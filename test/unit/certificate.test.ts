@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeCertificate } from '../../src/dna/certificate.ts';
+import type { CertificateFacts } from '../../src/dna/types.ts';
+import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../support/pki.ts';
+
+const run = promisify(execFile);
+
+// Whole seconds: X.509 times carry no milliseconds.
+const NOT_BEFORE = new Date(Math.floor((Date.now() - days(2)) / 1000) * 1000);
+const NOT_AFTER = new Date(Math.floor((Date.now() + days(30)) / 1000) * 1000);
+
+let scratch: { dir: string; remove: () => Promise<void> };
+let ca: CertificateAuthority;
+const certs: Record<string, IssuedCertificate> = {};
+
+beforeAll(async () => {
+  scratch = await scratchDir('dna-certificate');
+  ca = await createAuthority(`${scratch.dir}/ca`);
+  const specs = [
+    {
+      name: 'delegated',
+      commonName: 'hosting.example.net',
+      dnsNames: ['hosting.example.net', '*.hosting.example.net'],
+      srvNames: ['_xmpp-client.example.com', '_xmpp-server.example.com'],
+      xmppAddrs: ['example.com'],
+      notBefore: NOT_BEFORE,
+      notAfter: NOT_AFTER,
+    },
+    { name: 'unicode', commonName: 'bücher.example', xmppAddrs: ['bücher.example', '例え.テスト'] },
+    { name: 'no-san', commonName: 'example.com' },
+    { name: 'escaped', commonName: 'example.com', organization: 'Acme, Inc. <"x">; #1 ', dnsNames: ['example.com'] },
+    // Same name as the root, signed by the root's key: self-issued, not self-signed.
+    { name: 'self-issued', commonName: 'POSH Messenger Test Root' },
+  ];
+  for (const spec of specs) certs[spec.name] = await ca.issue(spec);
+  certs['self-signed'] = await createSelfSigned(`${scratch.dir}/self`, {
+    name: 'self-signed',
+    commonName: 'hosting.example.net',
+    dnsNames: ['hosting.example.net'],
+  });
+});
+
+afterAll(async () => {
+  await scratch.remove();
+});
+
+const cert = (name: string): IssuedCertificate => certs[name]!;
+
+describe('describeCertificate: facts from real certificates', () => {
+  const rows: { rule: string; name: string | 'root'; expected: Partial<CertificateFacts> }[] = [
+    {
+      rule: 'RFC 5280 4.2.1.6: dNSName SANs are listed as presented, wildcard included',
+      name: 'delegated',
+      expected: { dnsNames: ['hosting.example.net', '*.hosting.example.net'] },
+    },
+    {
+      rule: 'RFC 4985: SRV-ID otherNames (IA5String) are decoded to _service.name',
+      name: 'delegated',
+      expected: { srvNames: ['_xmpp-client.example.com', '_xmpp-server.example.com'] },
+    },
+    {
+      rule: 'RFC 6120 13.7.1.4: XmppAddr otherNames (UTF8String) are decoded',
+      name: 'delegated',
+      expected: { xmppAddrs: ['example.com'] },
+    },
+    {
+      rule: 'RFC 6120 13.7.1.4: a non-ASCII XmppAddr survives as UTF-8',
+      name: 'unicode',
+      expected: { xmppAddrs: ['bücher.example', '例え.テスト'], dnsNames: [], srvNames: [] },
+    },
+    {
+      rule: 'RFC 9525: the subject CN is reported apart from the SANs',
+      name: 'delegated',
+      expected: { commonNames: ['hosting.example.net'], subject: 'CN=hosting.example.net' },
+    },
+    {
+      rule: 'RFC 5280 4.2.1.6: a certificate without subjectAltName has no identifiers, only its CN',
+      name: 'no-san',
+      expected: { commonNames: ['example.com'], dnsNames: [], srvNames: [], xmppAddrs: [] },
+    },
+    {
+      rule: 'RFC 4514 2.1: the last RDN comes first and special characters are escaped',
+      name: 'escaped',
+      expected: { subject: 'CN=example.com,O=Acme\\, Inc. \\<\\"x\\"\\>\\; #1\\ ' },
+    },
+    {
+      rule: 'RFC 5280 4.1.2.5: validity is reported as ISO instants',
+      name: 'delegated',
+      expected: { notBefore: NOT_BEFORE.toISOString(), notAfter: NOT_AFTER.toISOString() },
+    },
+    {
+      rule: 'RFC 5280 4.1.2.4: a leaf names its issuer and is not self-signed',
+      name: 'delegated',
+      expected: { issuer: 'CN=POSH Messenger Test Root', selfSigned: false },
+    },
+    {
+      rule: 'RFC 5280 6.1: issuer equal to subject but signed by another key is not self-signed',
+      name: 'self-issued',
+      expected: { subject: 'CN=POSH Messenger Test Root', issuer: 'CN=POSH Messenger Test Root', selfSigned: false },
+    },
+    {
+      rule: 'RFC 5280 6.1: a self-signed end-entity certificate is detected',
+      name: 'self-signed',
+      expected: { subject: 'CN=hosting.example.net', issuer: 'CN=hosting.example.net', selfSigned: true },
+    },
+    {
+      rule: 'RFC 5280 6.1: a root CA is self-signed and names no service',
+      name: 'root',
+      expected: {
+        subject: 'CN=POSH Messenger Test Root',
+        issuer: 'CN=POSH Messenger Test Root',
+        commonNames: ['POSH Messenger Test Root'],
+        dnsNames: [],
+        selfSigned: true,
+      },
+    },
+  ];
+
+  it.each(rows)('$rule', ({ name, expected }) => {
+    const source = name === 'root' ? ca : cert(name);
+    expect(describeCertificate(source.der)).toMatchObject(expected);
+  });
+
+  it.each(['delegated', 'unicode', 'self-signed', 'root'])(
+    'RFC 7711 3.1: sha256 is base64 of SHA-256 over the DER, as pki.ts computed it (%s)',
+    (name) => {
+      const source = name === 'root' ? ca : cert(name);
+      expect(describeCertificate(source.der).sha256).toBe(source.sha256);
+    },
+  );
+
+  it('RFC 5280 4.1.2.2: the serial number is the hex openssl prints', async () => {
+    const { stdout } = await run('openssl', ['x509', '-in', cert('delegated').certPath, '-noout', '-serial']);
+    expect(describeCertificate(cert('delegated').der).serialNumber).toBe(stdout.trim().replace(/^serial=/, ''));
+  });
+
+  it('RFC 6120 13.7.1.4: openssl reads the same non-ASCII XmppAddr (the test PKI encodes it as UTF-8 once)', async () => {
+    const { stdout } = await run('openssl', ['x509', '-in', cert('unicode').certPath, '-noout', '-ext', 'subjectAltName', '-nameopt', 'utf8']);
+    expect(stdout).toContain('XmppAddr::bücher.example');
+    expect(stdout).toContain('XmppAddr::例え.テスト');
+  });
+});
+
+describe('describeCertificate: input that is not a certificate', () => {
+  const rows: { rule: string; der: () => Uint8Array }[] = [
+    { rule: 'empty input', der: () => new Uint8Array(0) },
+    { rule: 'random bytes', der: () => new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0x00]) },
+    { rule: 'a truncated DER certificate', der: () => cert('delegated').der.subarray(0, 200) },
+    { rule: 'PEM text instead of DER', der: () => new TextEncoder().encode(cert('delegated').certPem) },
+    { rule: 'bytes after the certificate (the fingerprint would not describe it)', der: () => Buffer.concat([cert('delegated').der, Buffer.from([0])]) },
+  ];
+
+  it.each(rows)('RFC 5280 4.1: $rule is CERT_UNPARSABLE with a sentence', ({ der }) => {
+    expect(() => describeCertificate(der())).toThrow(
+      expect.objectContaining({ code: 'CERT_UNPARSABLE', message: expect.stringMatching(/^The certificate could not be read .+\.$/) }),
+    );
+  });
+});
