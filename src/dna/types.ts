@@ -32,7 +32,9 @@ export type VerdictCode =
   | 'NO_PROOF'
   | 'CONNECT_FAILED'
   | 'TLS_HANDSHAKE_FAILED'
-  | 'SRV_NO_SERVICE';
+  | 'SRV_NO_SERVICE'
+  /** posh-check --no-connect: the lookups ran, no certificate was judged. */
+  | 'LOOKUP_ONLY';
 
 export interface CodedError<C extends string = string> {
   code: C;
@@ -67,6 +69,21 @@ export interface SrvResult {
   /** Records ordered by RFC 2782 (weighted choice inside a priority, direct TLS first on ties), or the fallback. */
   candidates: ConnectCandidate[];
   error: CodedError<SrvErrorCode> | null;
+}
+
+/** What one connection to a candidate looked like (DESIGN section 6, `connection`). */
+export interface ConnectionFacts {
+  host: string;
+  address: string | null;
+  port: number;
+  tls: TlsMode;
+  /** Always the user's domain, never the SRV target (DESIGN section 3, step 4). */
+  sni: string;
+  /** Negotiated TLS version, e.g. `TLSv1.3`. */
+  protocol: string | null;
+  cipher: string | null;
+  alpn: string | null;
+  error: CodedError | null;
 }
 
 // ---------------------------------------------------------------- POSH (RFC 7711)
@@ -163,6 +180,8 @@ export type StepName = 'srv' | 'posh' | 'dns' | 'tcp' | 'tls' | 'verify' | 'auth
 
 /** One recorded step, with wall-clock times in epoch milliseconds (fractional). */
 export interface TimedStep {
+  /** Unique within one connection attempt: steps of one name repeat (one `tcp` per address tried). */
+  id: string;
   name: StepName;
   label: string;
   startedAt: number;
@@ -170,3 +189,6 @@ export interface TimedStep {
   ok: boolean;
   detail?: string;
 }
+
+/** A step as it starts (for a live timeline) and as it ends. */
+export type StepEvent = { phase: 'start'; step: Omit<TimedStep, 'endedAt' | 'ok' | 'detail'> } | { phase: 'end'; step: TimedStep };

@@ -1,0 +1,46 @@
+// The delegation chain as one record: what posh-check prints (DESIGN section 6) and the UI draws.
+import type {
+  CertificateFacts, ConnectionFacts, PoshResult, PublishHint, ServiceName, SrvResult, StepName, TimedStep, Verdict,
+} from './types.ts';
+
+export interface Timings {
+  srvMs: number | null;
+  poshMs: number | null;
+  connectMs: number | null;
+  tlsMs: number | null;
+  totalMs: number;
+}
+
+export interface DelegationReport {
+  domain: string;
+  service: ServiceName;
+  checkedAt: string;
+  srv: SrvResult;
+  posh: PoshResult;
+  /** True when cached POSH material did not match and was fetched once more (DESIGN section 4, Cache). */
+  poshRefetched: boolean;
+  connection: ConnectionFacts | null;
+  certificate: CertificateFacts | null;
+  verdict: Verdict;
+  hint: PublishHint | null;
+  timings: Timings;
+  steps: TimedStep[];
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+/** Duration of the last step of that name (the attempt that counted), or null if none ran. */
+function lastDuration(steps: readonly TimedStep[], name: StepName): number | null {
+  const step = steps.findLast((candidate) => candidate.name === name);
+  return step ? round(step.endedAt - step.startedAt) : null;
+}
+
+export function timingsOf(steps: readonly TimedStep[], startedAt: number, endedAt: number): Timings {
+  return {
+    srvMs: lastDuration(steps, 'srv'),
+    poshMs: lastDuration(steps, 'posh'),
+    connectMs: lastDuration(steps, 'tcp'),
+    tlsMs: lastDuration(steps, 'tls'),
+    totalMs: round(endedAt - startedAt),
+  };
+}

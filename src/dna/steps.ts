@@ -1,0 +1,46 @@
+// The record of what one connection attempt did and how long each part took: the delegation
+// chain's timeline, which the UI draws live and the CLI prints.
+import { epochMs } from './clock.ts';
+import type { StepEvent, StepName, TimedStep } from './types.ts';
+
+export interface StepOutcome {
+  ok: boolean;
+  detail?: string;
+}
+
+export class StepRecorder {
+  readonly steps: TimedStep[] = [];
+  readonly #listener: ((event: StepEvent) => void) | undefined;
+  #next = 0;
+
+  constructor(listener?: (event: StepEvent) => void) {
+    this.#listener = listener;
+  }
+
+  /** Starts a step now; the returned function ends it, once. */
+  begin(name: StepName, label: string): (outcome: StepOutcome) => TimedStep {
+    const started = { id: `${name}-${++this.#next}`, name, label, startedAt: epochMs() };
+    this.#listener?.({ phase: 'start', step: started });
+    let ended: TimedStep | undefined;
+    return (outcome) => {
+      if (ended) return ended;
+      ended = { ...started, endedAt: epochMs(), ok: outcome.ok, ...(outcome.detail === undefined ? {} : { detail: outcome.detail }) };
+      this.steps.push(ended);
+      this.#listener?.({ phase: 'end', step: ended });
+      return ended;
+    };
+  }
+
+  /** Times `work`; a thrown error ends the step as failed with the error's message and is rethrown. */
+  async time<T>(name: StepName, label: string, work: () => Promise<T>, describe?: (value: T) => StepOutcome): Promise<T> {
+    const end = this.begin(name, label);
+    try {
+      const value = await work();
+      end(describe ? describe(value) : { ok: true });
+      return value;
+    } catch (error) {
+      end({ ok: false, detail: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+}

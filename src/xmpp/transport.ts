@@ -1,0 +1,213 @@
+// The verifying TLS layer: reach TLS with a candidate (STARTTLS or direct TLS, SNI = the user's
+// domain), hand the presented chain to the judge, and give the socket back only when it is proven.
+// Nothing but the stream header and <starttls/> is ever written before the verdict.
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { Parser, type Element } from '@xmpp/xml';
+import { DnaError, messageOf } from '../dna/errors.ts';
+import type { DnsResolver } from '../dna/resolver.ts';
+import type { StepRecorder } from '../dna/steps.ts';
+import type { ConnectCandidate, ConnectionFacts, ServiceName, Verdict } from '../dna/types.ts';
+
+const NS_STREAM = 'http://etherx.jabber.org/streams';
+const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
+const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
+
+export type { ConnectionFacts };
+
+export interface Judged {
+  verdict: Verdict;
+}
+
+export interface SecureConnectOptions<J extends Judged> {
+  domain: string;
+  service: ServiceName;
+  candidates: readonly ConnectCandidate[];
+  resolver: DnsResolver;
+  recorder: StepRecorder;
+  /** Decides on the presented chain (leaf first). */
+  judge: (chain: Buffer[], connection: ConnectionFacts) => Promise<J>;
+  /** Budget for one address: TCP, STARTTLS and the handshake. */
+  attemptTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export type SecureConnectResult<J extends Judged> =
+  | { ok: true; socket: TLSSocket; connection: ConnectionFacts; judgement: J }
+  | { ok: false; code: 'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'; reason: string; connection: ConnectionFacts | null }
+  | { ok: false; code: 'REFUSED'; reason: string; connection: ConnectionFacts; judgement: J };
+
+class AttemptError extends DnaError<'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'> {}
+
+function streamHeader(domain: string, service: ServiceName): string {
+  const ns = service === 'xmpp-server' ? 'jabber:server' : 'jabber:client';
+  return `<?xml version='1.0'?><stream:stream xmlns='${ns}' xmlns:stream='${NS_STREAM}' to='${domain}' version='1.0'>`;
+}
+
+/** The chain as presented, leaf first, from Node's linked issuer certificates. */
+export function presentedChain(socket: TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
+  let cert: PeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw && chain.length < 16) {
+    if (chain.some((seen) => seen.equals(cert!.raw))) break;
+    chain.push(cert.raw);
+    const issuer: PeerCertificate | undefined = (cert as { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    cert = issuer;
+  }
+  return chain;
+}
+
+function openTcp(address: string, port: number, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: address, port, noDelay: true });
+    const fail = (error: unknown) => {
+      socket.destroy();
+      reject(new AttemptError('CONNECT_FAILED', `Could not connect to ${address} port ${port}: ${messageOf(error)}.`, { cause: error }));
+    };
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+  });
+}
+
+/** RFC 6120 5.4.2: open a stream, require <starttls/> among the features, and wait for <proceed/>. */
+function negotiateStartTls(socket: Socket, domain: string, service: ServiceName, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const parser = new Parser();
+    const finish = (error?: Error) => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      parser.removeAllListeners();
+      if (error) reject(error);
+      else resolve();
+    };
+    const failTls = (message: string, cause?: unknown) => finish(new AttemptError('TLS_HANDSHAKE_FAILED', message, { cause }));
+    const onData = (data: Buffer) => parser.write(data.toString('utf8'));
+    const onError = (error: Error) => failTls(`The connection failed during STARTTLS: ${error.message}.`, error);
+    const onClose = () => failTls('The server closed the connection before STARTTLS completed.');
+    const onAbort = () => failTls(`STARTTLS did not complete in time (${messageOf(signal.reason)}).`, signal.reason);
+    parser.on('error', (error) => failTls(`The server sent malformed XML before TLS: ${error.message}.`, error));
+    parser.on('element', (element: Element) => {
+      if (element.is('error', NS_STREAM)) {
+        const condition = element.getChildElements().find((child) => child.attrs.xmlns === NS_STREAM_ERRORS)?.name ?? 'undefined-condition';
+        failTls(`The server refused the stream for ${domain} with the stream error <${condition}/>.`);
+      } else if (element.is('features', NS_STREAM)) {
+        if (!element.getChild('starttls', NS_TLS)) {
+          failTls(`The server does not offer STARTTLS for ${domain}; this client never talks XMPP without TLS.`);
+          return;
+        }
+        socket.write(`<starttls xmlns='${NS_TLS}'/>`);
+      } else if (element.is('proceed', NS_TLS)) {
+        finish();
+      } else if (element.is('failure', NS_TLS)) {
+        failTls('The server answered <starttls/> with <failure/>.');
+      }
+    });
+    socket.on('data', onData);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.write(streamHeader(domain, service));
+  });
+}
+
+function handshake(socket: Socket, domain: string, alpn: string[] | undefined, signal: AbortSignal): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    // Certificates are judged by the DNA verdict, not by Node: it must see untrusted chains to apply POSH.
+    const secure = tlsConnect({
+      socket,
+      servername: domain,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      ...(alpn ? { ALPNProtocols: alpn } : {}),
+    });
+    const fail = (error: unknown) => {
+      secure.destroy();
+      reject(new AttemptError('TLS_HANDSHAKE_FAILED', `The TLS handshake with SNI ${domain} failed: ${messageOf(error)}.`, { cause: error }));
+    };
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    secure.once('error', fail);
+    secure.once('secureConnect', () => {
+      signal.removeEventListener('abort', onAbort);
+      secure.off('error', fail);
+      resolve(secure);
+    });
+  });
+}
+
+/**
+ * Tries the candidates in order until one is proven or refused. A refusal stops at once: another
+ * address of the same delegation is no more trustworthy, and the user must hear why.
+ */
+export async function connectSecurely<J extends Judged>(options: SecureConnectOptions<J>): Promise<SecureConnectResult<J>> {
+  const { domain, service, recorder, resolver } = options;
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+  let lastFailure: Extract<SecureConnectResult<J>, { code: 'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED' }> | null = null;
+
+  for (const candidate of options.candidates) {
+    const facts = (address: string | null): ConnectionFacts => ({
+      host: candidate.host, address, port: candidate.port, tls: candidate.tls, sni: domain,
+      protocol: null, cipher: null, alpn: null, error: null,
+    });
+    let addresses: string[];
+    try {
+      addresses = await recorder.time('dns', `A/AAAA ${candidate.host}`, async () =>
+        (await resolver.resolveAddresses(candidate.host)).map((a) => a.address),
+      (found) => ({ ok: true, detail: found.join(', ') }));
+    } catch (error) {
+      lastFailure = { ok: false, code: 'CONNECT_FAILED', reason: `${candidate.host} has no address: ${messageOf(error)}`, connection: facts(null) };
+      continue;
+    }
+
+    for (const address of addresses) {
+      options.signal?.throwIfAborted();
+      const connection = facts(address);
+      const attempt = AbortSignal.any([AbortSignal.timeout(attemptTimeoutMs), ...(options.signal ? [options.signal] : [])]);
+      let tcp: Socket | undefined;
+      let secure: TLSSocket;
+      try {
+        tcp = await recorder.time('tcp', `TCP ${address}:${candidate.port}`, () => openTcp(address, candidate.port, attempt));
+        const plain = tcp;
+        secure = await recorder.time(
+          'tls',
+          candidate.tls === 'direct' ? `Direct TLS, SNI ${domain}` : `STARTTLS, SNI ${domain}`,
+          async () => {
+            if (candidate.tls === 'starttls') await negotiateStartTls(plain, domain, service, attempt);
+            return handshake(plain, domain, candidate.tls === 'direct' ? [service] : undefined, attempt);
+          },
+          (socket) => ({ ok: true, detail: `${socket.getProtocol() ?? 'TLS'} ${socket.getCipher()?.name ?? ''}`.trim() }),
+        );
+      } catch (error) {
+        tcp?.destroy();
+        const code = error instanceof AttemptError ? error.code : 'CONNECT_FAILED';
+        const reason = messageOf(error);
+        lastFailure = { ok: false, code, reason, connection: { ...connection, error: { code, message: reason } } };
+        continue;
+      }
+      connection.protocol = secure.getProtocol();
+      connection.cipher = secure.getCipher()?.name ?? null;
+      connection.alpn = typeof secure.alpnProtocol === 'string' ? secure.alpnProtocol : null;
+      const chain = presentedChain(secure);
+      let judgement: J;
+      try {
+        judgement = await recorder.time('verify', 'Verify certificate', () => options.judge(chain, connection),
+          (judged) => ({ ok: judged.verdict.verified, detail: judged.verdict.code }));
+      } catch (error) {
+        secure.destroy();
+        throw error;
+      }
+      if (judgement.verdict.verified) return { ok: true, socket: secure, connection, judgement };
+      secure.destroy();
+      return { ok: false, code: 'REFUSED', reason: judgement.verdict.reason, connection, judgement };
+    }
+  }
+  return lastFailure ?? { ok: false, code: 'CONNECT_FAILED', reason: `No address to connect to for ${domain}.`, connection: null };
+}
