@@ -50,8 +50,9 @@ export function dnsmasqArguments(listen: string, port: number, records: DnsRecor
         : `--srv-host=${srv.name},${target},${srv.port ?? 5222},${srv.priority ?? 0},${srv.weight ?? 0}`,
     );
   }
+  // One --host-record per address: within one option dnsmasq keeps a single address per family.
   for (const [host, addresses] of Object.entries(records.hosts ?? {})) {
-    args.push(`--host-record=${host},${addresses.join(',')}`);
+    for (const address of addresses) args.push(`--host-record=${host},${address}`);
   }
   return args;
 }
