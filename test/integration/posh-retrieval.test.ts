@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/dna/posh/cache.ts';
+import { createConfStore } from '../../src/dna/posh/conf-store.ts';
 import { fetchPoshDocument, poshUrl, type PoshFetchOptions } from '../../src/dna/posh/fetch.ts';
 import { createResolver, type DnsResolver } from '../../src/dna/resolver.ts';
 import type { PoshErrorCode, PoshResult, PoshStatus, PoshStep, ServiceName } from '../../src/dna/types.ts';
@@ -636,5 +638,78 @@ describe('fetchPoshDocument: the time budget', () => {
     const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith({ signal: controller.signal }));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(result.error).toEqual({ code: 'POSH_TIMEOUT', message: expect.stringMatching(/stopped before it finished/) });
+  });
+});
+
+describe('obtainPoshMaterial with a cache, against the same servers', () => {
+  const DAY = 86_400_000;
+  let clock: number;
+  const now = (): number => Date.now() + clock;
+  beforeEach(() => {
+    clock = 0;
+  });
+
+  it('RFC 7711 6: fresh cached material is used without any request (the server counts one)', async () => {
+    hosts.routes.set(SOURCE, fingerprints(3600));
+    const cache = new PoshCache(new MemoryStore(), now);
+    const first = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    const second = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    expect(hosts.count(SOURCE)).toBe(1);
+    expect(first.fromCache).toBe(false);
+    expect(second).toEqual({ ...first, fromCache: true });
+  });
+
+  it('RFC 7711 6: a stale entry is never used; the whole retrieval starts again at the source domain', async () => {
+    hosts.routes.set(SOURCE, reference(HOSTED, 86400));
+    hosts.routes.set(HOSTED, fingerprints(3600));
+    const cache = new PoshCache(new MemoryStore(), now);
+    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    clock = 3600_000 + 1;
+    const again = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    expect(again.fromCache).toBe(false);
+    expect(hosts.requests.map((seen) => seen.url)).toEqual([SOURCE, HOSTED, SOURCE, HOSTED]);
+  });
+
+  it('DESIGN 4: refresh skips fresh cached material and fetches (the refetch after a mismatch)', async () => {
+    hosts.routes.set(SOURCE, fingerprints(3600));
+    const cache = new PoshCache(new MemoryStore(), now);
+    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    const rotated = [{ 'sha-256': createHash('sha256').update('rotated').digest('base64') }];
+    hosts.routes.set(SOURCE, documentOf({ fingerprints: rotated, expires: 3600 }));
+    const refreshed = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache, refresh: true });
+    expect(hosts.count(SOURCE)).toBe(2);
+    expect(refreshed).toMatchObject({ fromCache: false, fingerprints: rotated });
+    expect(cache.fresh('example.com', 'xmpp-client')?.fingerprints).toEqual(rotated);
+  });
+
+  it.each([
+    { name: 'a 404 (the operator withdrew the document)', handler: status(404), status: 'absent' },
+    { name: 'expires 0', handler: fingerprints(0), status: 'invalid' },
+    { name: 'a 500', handler: status(500), status: 'error' },
+  ])('DESIGN 4: a refetch ending in $name forgets the cached material', async ({ handler, status: expected }) => {
+    hosts.routes.set(SOURCE, fingerprints(3600));
+    const cache = new PoshCache(new MemoryStore(), now);
+    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    hosts.routes.set(SOURCE, handler);
+    const result = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache, refresh: true });
+    expect(result.status).toBe(expected);
+    expect(cache.fresh('example.com', 'xmpp-client')).toBeNull();
+  });
+
+  it('DESIGN 4: material cached on disk by one run is used by the next without a request', async () => {
+    const scratch = await scratchDir('posh-conf-cache');
+    try {
+      hosts.routes.set(SOURCE, fingerprints(3600));
+      await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir)) });
+      const next = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir)) });
+      expect(next.fromCache).toBe(true);
+      expect(hosts.count(SOURCE)).toBe(1);
+      clock = DAY;
+      const later = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir), now) });
+      expect(later.fromCache).toBe(false);
+      expect(hosts.count(SOURCE)).toBe(2);
+    } finally {
+      await scratch.remove();
+    }
   });
 });
