@@ -6,13 +6,17 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
+  AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
+  id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
   id_ce_keyUsage,
   id_ce_subjectAltName,
+  id_ce_subjectKeyIdentifier,
   KeyUsage,
   SubjectAlternativeName,
+  SubjectKeyIdentifier,
   type AttributeValue,
   type Name,
 } from '@peculiar/asn1-x509';
@@ -33,6 +37,9 @@ export interface ParsedCertificate {
   basicConstraintsCa: boolean;
   /** keyUsage bits by name (RFC 5280 4.2.1.3), or null when the extension is absent. */
   keyUsage: string[] | null;
+  /** subjectKeyIdentifier and the authorityKeyIdentifier's keyIdentifier, as hex (RFC 5280 4.2.1.1-2). */
+  subjectKeyId: string | null;
+  authorityKeyId: string | null;
 }
 
 // RFC 4514 section 3: the attribute types with a registered short name; others are written as OIDs.
@@ -152,6 +159,8 @@ function extensionValue<T>(certificate: Certificate, oid: string, type: new () =
   return extension ? AsnConvert.parse(extension.extnValue, type) : null;
 }
 
+const hexOf = (bytes: ArrayBuffer | undefined): string | null => (bytes ? Buffer.from(bytes).toString('hex') : null);
+
 function unparsable(cause: unknown): DnaError<'CERT_UNPARSABLE'> {
   return new DnaError(
     'CERT_UNPARSABLE',
@@ -201,6 +210,8 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
       facts,
       basicConstraintsCa: extensionValue(certificate, id_ce_basicConstraints, BasicConstraints)?.cA ?? false,
       keyUsage: keyUsage ? keyUsage.toJSON() : null,
+      subjectKeyId: hexOf(extensionValue(certificate, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier)?.buffer),
+      authorityKeyId: hexOf(extensionValue(certificate, id_ce_authorityKeyIdentifier, AuthorityKeyIdentifier)?.keyIdentifier?.buffer),
     };
   } catch (error) {
     throw unparsable(error);

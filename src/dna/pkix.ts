@@ -1,0 +1,221 @@
+// PKIX chain validation (RFC 5280 section 6, simplified): from the presented leaf through the
+// presented intermediates to a trust anchor. Pure and synchronous on node:crypto.
+import { X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import { parseCertificate, type ParsedCertificate } from './certificate.ts';
+import { DnaError, messageOf } from './errors.ts';
+import type { CertificateFacts } from './types.ts';
+
+/** Longest accepted path, leaf and anchor included. */
+export const MAX_PATH_LENGTH = 8;
+/** Signature checks one validation may spend: a server cannot make path building take long. */
+export const MAX_SIGNATURE_CHECKS = 64;
+
+export type ChainFailureCode = 'EXPIRED' | 'NOT_YET_VALID' | 'UNTRUSTED' | 'BAD_SIGNATURE' | 'NOT_A_CA' | 'TOO_LONG';
+
+export type ChainValidation =
+  | { ok: true; path: CertificateFacts[] }
+  | { ok: false; code: ChainFailureCode; message: string };
+
+type ChainFailure = Extract<ChainValidation, { ok: false }>;
+
+export interface TrustAnchors {
+  /** How many certificates are trusted: the system roots and the extras. */
+  readonly size: number;
+  /** Anchors whose subject is `subject` (RFC 4514 form, as in CertificateFacts). */
+  withSubject(subject: string): readonly ParsedCertificate[];
+  /** Whether the certificate with this SHA-256 (base64) is itself an anchor. */
+  includes(sha256: string): boolean;
+}
+
+let systemRoots: ParsedCertificate[] | null = null;
+
+/** The roots Node trusts (tls.rootCertificates), parsed on first use and shared by every TrustAnchors. */
+function systemAnchors(): ParsedCertificate[] {
+  systemRoots ??= rootCertificates.flatMap((pem) => {
+    try {
+      return [parseCertificate(new X509Certificate(pem).raw)];
+    } catch {
+      // A root our ASN.1 reader cannot read can anchor nothing here; the others still work.
+      return [];
+    }
+  });
+  return systemRoots;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function parseAnchorPem(pem: string, index: number): ParsedCertificate[] {
+  const blocks = pem.match(PEM_CERTIFICATE);
+  if (!blocks) {
+    throw new DnaError('BAD_ANCHOR', `Extra trust anchor ${index + 1} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  }
+  return blocks.map((block) => {
+    try {
+      return parseCertificate(new X509Certificate(block).raw);
+    } catch (error) {
+      throw new DnaError('BAD_ANCHOR', `Extra trust anchor ${index + 1} is not a readable certificate (${messageOf(error)}).`, {
+        cause: error,
+      });
+    }
+  });
+}
+
+/**
+ * The system roots plus `extraPem` (each a PEM certificate or bundle). Throws DnaError `BAD_ANCHOR`
+ * for an extra that is not one. The system roots are read on first use, once per process.
+ */
+export function trustAnchors(extraPem: string[] = []): TrustAnchors {
+  const extras = extraPem.flatMap(parseAnchorPem);
+  let index: { bySubject: Map<string, ParsedCertificate[]>; fingerprints: Set<string> } | null = null;
+  const built = (): NonNullable<typeof index> => {
+    if (!index) {
+      const all = [...systemAnchors(), ...extras];
+      const bySubject = new Map<string, ParsedCertificate[]>();
+      for (const anchor of all) bySubject.set(anchor.facts.subject, [...(bySubject.get(anchor.facts.subject) ?? []), anchor]);
+      index = { bySubject, fingerprints: new Set(all.map((anchor) => anchor.facts.sha256)) };
+    }
+    return index;
+  };
+  return {
+    get size() {
+      return systemAnchors().length + extras.length;
+    },
+    withSubject: (subject) => built().bySubject.get(subject) ?? [],
+    includes: (sha256) => built().fingerprints.has(sha256),
+  };
+}
+
+const nameOf = (cert: ParsedCertificate): string => cert.facts.subject || '(a certificate with an empty subject)';
+
+function validityFailure(cert: ParsedCertificate, role: string, at: Date): ChainFailure | null {
+  const time = at.getTime();
+  if (time < cert.x509.validFromDate.getTime()) {
+    return {
+      ok: false,
+      code: 'NOT_YET_VALID',
+      message: `${role} ${nameOf(cert)} is not valid until ${cert.facts.notBefore}; check this computer's clock and the server's certificate.`,
+    };
+  }
+  if (time > cert.x509.validToDate.getTime()) {
+    return { ok: false, code: 'EXPIRED', message: `${role} ${nameOf(cert)} expired on ${cert.facts.notAfter}.` };
+  }
+  return null;
+}
+
+/** RFC 5280 4.2.1.9 and 4.2.1.3: a CA, allowed to sign certificates. */
+const isCa = (cert: ParsedCertificate): boolean =>
+  cert.basicConstraintsCa && (cert.keyUsage === null || cert.keyUsage.includes('keyCertSign'));
+
+/** RFC 5280 4.2.1.1: when both key identifiers are present they must agree. */
+const keyIdsAgree = (child: ParsedCertificate, issuer: ParsedCertificate): boolean =>
+  child.authorityKeyId === null || issuer.subjectKeyId === null || child.authorityKeyId === issuer.subjectKeyId;
+
+function signedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  try {
+    return child.x509.verify(issuer.x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+class BudgetExhausted extends Error {}
+
+interface Search {
+  anchors: TrustAnchors;
+  presented: ParsedCertificate[];
+  at: Date;
+  checks: number;
+}
+
+const TOO_MANY_CANDIDATES: ChainFailure = {
+  ok: false,
+  code: 'TOO_LONG',
+  message: `The server presented more candidate issuers than can be checked (over ${MAX_SIGNATURE_CHECKS} signatures).`,
+};
+
+/** Depth-first from the last certificate of `path` to an anchor; anchors are tried before presented certificates. */
+function extend(search: Search, path: ParsedCertificate[]): ParsedCertificate[] | ChainFailure {
+  const current = path.at(-1)!;
+  const inPath = new Set(path.map((cert) => cert.facts.sha256));
+  const candidates = [
+    ...search.anchors.withSubject(current.facts.issuer).map((cert) => ({ cert, anchor: true })),
+    ...search.presented.filter((cert) => cert.facts.subject === current.facts.issuer).map((cert) => ({ cert, anchor: false })),
+  ].filter(({ cert }) => !inPath.has(cert.facts.sha256) && keyIdsAgree(current, cert));
+
+  let failure: ChainFailure | null = null;
+  for (const { cert, anchor } of candidates) {
+    if (++search.checks > MAX_SIGNATURE_CHECKS) throw new BudgetExhausted();
+    const role = anchor ? 'The root certificate' : 'The intermediate certificate';
+    let outcome: ParsedCertificate[] | ChainFailure;
+    if (!signedBy(current, cert)) {
+      outcome = {
+        ok: false,
+        code: 'BAD_SIGNATURE',
+        message: `The signature on ${nameOf(current)} does not verify with the key of its issuer ${nameOf(cert)}.`,
+      };
+    } else if (!isCa(cert)) {
+      outcome = {
+        ok: false,
+        code: 'NOT_A_CA',
+        message: `${nameOf(cert)} signed ${nameOf(current)} but is not a certification authority (it needs basicConstraints CA:TRUE and, when keyUsage is present, keyCertSign).`,
+      };
+    } else {
+      outcome = validityFailure(cert, role, search.at) ?? (anchor ? [...path, cert] : null) ?? deeper(search, [...path, cert]);
+    }
+    if (Array.isArray(outcome)) return outcome;
+    failure ??= outcome;
+  }
+  if (failure) return failure;
+  if (current.facts.selfSigned) {
+    return { ok: false, code: 'UNTRUSTED', message: `${nameOf(current)} is self-signed and is not a trusted root.` };
+  }
+  return {
+    ok: false,
+    code: 'UNTRUSTED',
+    message: `No trusted issuer was found for ${nameOf(current)} (issued by ${current.facts.issuer}): the server may be missing an intermediate certificate, or its CA is not trusted here.`,
+  };
+}
+
+function deeper(search: Search, path: ParsedCertificate[]): ParsedCertificate[] | ChainFailure {
+  if (path.length >= MAX_PATH_LENGTH) {
+    return {
+      ok: false,
+      code: 'TOO_LONG',
+      message: `The chain from ${nameOf(path[0]!)} is longer than ${MAX_PATH_LENGTH} certificates before reaching a trusted root.`,
+    };
+  }
+  return extend(search, path);
+}
+
+function parsedOrNull(der: Uint8Array): ParsedCertificate | null {
+  try {
+    return parseCertificate(der);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Validates `chain` (leaf first, as presented) at time `at`. Intermediates may come in any order;
+ * extra or unreadable ones are ignored. A leaf that is itself an anchor is trusted. Throws DnaError
+ * `NO_CERTIFICATE` for an empty chain and `CERT_UNPARSABLE` for an unreadable leaf.
+ */
+export function validateChain(chain: Uint8Array[], anchors: TrustAnchors, at: Date): ChainValidation {
+  const [leafDer, ...rest] = chain;
+  if (!leafDer) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');
+  const leaf = parseCertificate(leafDer);
+  const leafFailure = validityFailure(leaf, 'The server certificate', at);
+  if (leafFailure) return leafFailure;
+  if (anchors.includes(leaf.facts.sha256)) return { ok: true, path: [leaf.facts] };
+
+  const presented = rest.map(parsedOrNull).filter((cert): cert is ParsedCertificate => cert !== null);
+  const search: Search = { anchors, presented, at, checks: 0 };
+  try {
+    const outcome = extend(search, [leaf]);
+    return Array.isArray(outcome) ? { ok: true, path: outcome.map((cert) => cert.facts) } : outcome;
+  } catch (error) {
+    if (error instanceof BudgetExhausted) return TOO_MANY_CANDIDATES;
+    throw error;
+  }
+}
