@@ -76,13 +76,14 @@ let dns: RunningDns;
 let hosts: HttpsHosts;
 let resolver: DnsResolver;
 let authority: CertificateAuthority;
+let rogue: CertificateAuthority;
 let removeScratch: () => Promise<void>;
 
 beforeAll(async () => {
   const scratch = await scratchDir('posh-retrieval');
   removeScratch = scratch.remove;
   authority = await createAuthority(join(scratch.dir, 'trusted'));
-  const rogue = await createAuthority(join(scratch.dir, 'rogue'), { commonName: 'Nobody Trusts This Root' });
+  rogue = await createAuthority(join(scratch.dir, 'rogue'), { commonName: 'Nobody Trusts This Root' });
   const issue = (name: string, dnsName: string) => authority.issue({ name, dnsNames: [dnsName] });
   const [exampleCom, hosting, otherName, untrusted, expired, selfSigned] = await Promise.all([
     issue('example-com', 'example.com'),
@@ -549,6 +550,13 @@ describe('fetchPoshDocument: transport details', () => {
       { url: SOURCE, servername: 'example.com' },
       { url: HOSTED, servername: 'hosting.example.net' },
     ]);
+  });
+
+  it('DESIGN 6 (--ca): a PEM bundle with comments and several certificates adds each of them', async () => {
+    hosts.routes.set(SOURCE, fingerprints(60));
+    const bundle = `# rogue\n${rogue.certPem}\n# ours\n${authority.certPem}`;
+    const result = await fetchPoshDocument('example.com', 'xmpp-client', { resolver, trustAnchors: [bundle] });
+    expect(result.status).toBe('valid');
   });
 
   it('RFC 7711 6: HTTP caching is not used (Cache-Control max-age does not spare the second request)', async () => {

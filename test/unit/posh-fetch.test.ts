@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PoshError } from '../../src/dna/posh/document.ts';
 import { classifyFailure } from '../../src/dna/posh/failure.ts';
-import { poshUrl } from '../../src/dna/posh/fetch.ts';
+import { fetchPoshDocument, poshUrl } from '../../src/dna/posh/fetch.ts';
 
 describe('poshUrl (RFC 7711 3, 8)', () => {
   it.each([
@@ -92,5 +92,18 @@ describe('classifyFailure (DESIGN 4 error codes)', () => {
   it('DESIGN 4: a PoshError raised on purpose passes through unchanged', () => {
     const raised = new PoshError('POSH_TOO_LARGE', 'Too large.');
     expect(classifyFailure(raised, { ...context, timedOut: true })).toBe(raised);
+  });
+});
+
+describe('fetchPoshDocument before any request', () => {
+  it.each([
+    { name: 'text that is not PEM', anchor: 'my-ca.pem' },
+    { name: 'a PEM block whose body is not a certificate', anchor: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
+  ])('DESIGN 6 (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', async ({ anchor }) => {
+    const resolver = { server: null, resolveSrv: () => Promise.resolve([]), resolveAddresses: () => Promise.resolve([]), lookup: () => undefined };
+    await expect(fetchPoshDocument('example.com', 'xmpp-client', { resolver, trustAnchors: [anchor], timeoutMs: 200 })).rejects.toMatchObject({
+      code: 'BAD_TRUST_ANCHOR',
+      message: expect.stringMatching(/^An extra trust anchor is not a usable PEM certificate: .*\.$/),
+    });
   });
 });

@@ -1,9 +1,10 @@
 // POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; DESIGN section 4): redirects, one
 // reference, the size and time limits, and a recorded step for every request.
-import { getCACertificates } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext, getCACertificates, type SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { epochMs } from '../clock.ts';
-import { DnaError } from '../errors.ts';
+import { DnaError, messageOf } from '../errors.ts';
 import type { DnsResolver } from '../resolver.ts';
 import type { FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../types.ts';
 import { parsePoshDocument, PoshError, type PoshDocument } from './document.ts';
@@ -47,15 +48,49 @@ export function poshUrl(domain: string, service: ServiceName): string {
   return new URL(`https://${normaliseDomain(domain)}/.well-known/posh/${service}.json`).href;
 }
 
-function createAgent(resolver: DnsResolver, trustAnchors: readonly string[]): Agent {
+// Parsing a few hundred roots costs tens of milliseconds per connection: build each trust store once.
+const secureContexts = new Map<string, SecureContext>();
+const SECURE_CONTEXTS_KEPT = 8;
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * The certificates in PEM texts (each may be a bundle). OpenSSL silently skips what it cannot read,
+ * which would turn a wrong --ca file into a baffling certificate failure later: refuse it here.
+ */
+function anchorCertificates(trustAnchors: readonly string[]): string[] {
+  return trustAnchors.flatMap((text) => {
+    const blocks = text.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) {
+      throw new DnaError('BAD_TRUST_ANCHOR', 'An extra trust anchor is not a usable PEM certificate: no "BEGIN CERTIFICATE" block found.');
+    }
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (error) {
+        throw new DnaError('BAD_TRUST_ANCHOR', `An extra trust anchor is not a usable PEM certificate: ${messageOf(error).replace(/\.$/, '')}.`, { cause: error });
+      }
+    }
+    return blocks;
+  });
+}
+
+/** Node's default roots plus `trustAnchors`, with TLS 1.2 as the floor. */
+function secureContextFor(trustAnchors: readonly string[]): SecureContext {
+  const key = trustAnchors.join('\n');
+  let context = secureContexts.get(key);
+  if (context === undefined) {
+    context = createSecureContext({ ca: [...getCACertificates('default'), ...anchorCertificates(trustAnchors)], minVersion: 'TLSv1.2' });
+    if (secureContexts.size >= SECURE_CONTEXTS_KEPT) secureContexts.delete(secureContexts.keys().next().value!);
+    secureContexts.set(key, context);
+  }
+  return context;
+}
+
+function createAgent(resolver: DnsResolver, secureContext: SecureContext): Agent {
   return new Agent({
     // SNI and the name check use each request's URL host (undici's default servername).
-    connect: {
-      lookup: resolver.lookup,
-      ca: [...getCACertificates('default'), ...trustAnchors],
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: true,
-    },
+    connect: { lookup: resolver.lookup, secureContext, minVersion: 'TLSv1.2', rejectUnauthorized: true },
   });
 }
 
@@ -189,10 +224,11 @@ export async function fetchPoshDocument(domain: string, service: ServiceName, op
   const url = poshUrl(domain, service);
   const timeoutMs = options.timeoutMs ?? POSH_DEFAULTS.timeoutMs;
   const maxLifetime = options.maxLifetimeSeconds ?? POSH_DEFAULTS.maxLifetimeSeconds;
+  const secureContext = secureContextFor(options.trustAnchors ?? []);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException('POSH retrieval timed out', 'TimeoutError')), timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
-  const agent = createAgent(options.resolver, options.trustAnchors ?? []);
+  const agent = createAgent(options.resolver, secureContext);
   const run: Retrieval = {
     agent,
     signal,
