@@ -22,25 +22,34 @@ type ChainFailure = Extract<ChainValidation, { ok: false }>;
 export interface TrustAnchors {
   /** How many certificates are trusted: the system roots and the extras. */
   readonly size: number;
-  /** Anchors whose subject is `subject` (RFC 4514 form, as in CertificateFacts). */
-  withSubject(subject: string): readonly ParsedCertificate[];
-  /** Whether the certificate with this SHA-256 (base64) is itself an anchor. */
-  includes(sha256: string): boolean;
+  /** Anchors whose subject is `name`, in node:crypto's rendering (X509Certificate.subject / .issuer). */
+  withSubject(name: string): readonly ParsedCertificate[];
+  /** Whether the certificate with this X509Certificate.fingerprint256 is itself an anchor. */
+  includes(fingerprint256: string): boolean;
 }
 
-let systemRoots: ParsedCertificate[] | null = null;
+// Node reads the system roots in microseconds; the full parse costs milliseconds each, so it
+// happens only for the roots whose name a chain asks for, once per process.
+let systemRoots: X509Certificate[] | null = null;
+const parsedRoots = new WeakMap<X509Certificate, ParsedCertificate | null>();
 
-/** The roots Node trusts (tls.rootCertificates), parsed on first use and shared by every TrustAnchors. */
-function systemAnchors(): ParsedCertificate[] {
-  systemRoots ??= rootCertificates.flatMap((pem) => {
+function systemAnchors(): X509Certificate[] {
+  systemRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
+  return systemRoots;
+}
+
+function parsedRoot(root: X509Certificate): ParsedCertificate | null {
+  if (!parsedRoots.has(root)) {
+    let parsed: ParsedCertificate | null;
     try {
-      return [parseCertificate(new X509Certificate(pem).raw)];
+      parsed = parseCertificate(root.raw);
     } catch {
       // A root our ASN.1 reader cannot read can anchor nothing here; the others still work.
-      return [];
+      parsed = null;
     }
-  });
-  return systemRoots;
+    parsedRoots.set(root, parsed);
+  }
+  return parsedRoots.get(root)!;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -62,18 +71,22 @@ function parseAnchorPem(pem: string, index: number): ParsedCertificate[] {
 }
 
 /**
- * The system roots plus `extraPem` (each a PEM certificate or bundle). Throws DnaError `BAD_ANCHOR`
- * for an extra that is not one. The system roots are read on first use, once per process.
+ * The system roots (tls.rootCertificates) plus `extraPem` (each a PEM certificate or bundle).
+ * Throws DnaError `BAD_ANCHOR` for an extra that is not one.
  */
 export function trustAnchors(extraPem: string[] = []): TrustAnchors {
   const extras = extraPem.flatMap(parseAnchorPem);
-  let index: { bySubject: Map<string, ParsedCertificate[]>; fingerprints: Set<string> } | null = null;
+  let index: { bySubject: Map<string, (() => ParsedCertificate | null)[]>; fingerprints: Set<string> } | null = null;
   const built = (): NonNullable<typeof index> => {
     if (!index) {
-      const all = [...systemAnchors(), ...extras];
-      const bySubject = new Map<string, ParsedCertificate[]>();
-      for (const anchor of all) bySubject.set(anchor.facts.subject, [...(bySubject.get(anchor.facts.subject) ?? []), anchor]);
-      index = { bySubject, fingerprints: new Set(all.map((anchor) => anchor.facts.sha256)) };
+      const bySubject = new Map<string, (() => ParsedCertificate | null)[]>();
+      const add = (x509: X509Certificate, parsed: () => ParsedCertificate | null): void => {
+        bySubject.set(x509.subject, [...(bySubject.get(x509.subject) ?? []), parsed]);
+      };
+      for (const root of systemAnchors()) add(root, () => parsedRoot(root));
+      for (const extra of extras) add(extra.x509, () => extra);
+      const fingerprints = new Set([...systemAnchors(), ...extras.map((extra) => extra.x509)].map((x509) => x509.fingerprint256));
+      index = { bySubject, fingerprints };
     }
     return index;
   };
@@ -81,8 +94,8 @@ export function trustAnchors(extraPem: string[] = []): TrustAnchors {
     get size() {
       return systemAnchors().length + extras.length;
     },
-    withSubject: (subject) => built().bySubject.get(subject) ?? [],
-    includes: (sha256) => built().fingerprints.has(sha256),
+    withSubject: (name) => (built().bySubject.get(name) ?? []).flatMap((parsed) => parsed() ?? []),
+    includes: (fingerprint256) => built().fingerprints.has(fingerprint256),
   };
 }
 
@@ -139,8 +152,8 @@ function extend(search: Search, path: ParsedCertificate[]): ParsedCertificate[] 
   const current = path.at(-1)!;
   const inPath = new Set(path.map((cert) => cert.facts.sha256));
   const candidates = [
-    ...search.anchors.withSubject(current.facts.issuer).map((cert) => ({ cert, anchor: true })),
-    ...search.presented.filter((cert) => cert.facts.subject === current.facts.issuer).map((cert) => ({ cert, anchor: false })),
+    ...search.anchors.withSubject(current.x509.issuer).map((cert) => ({ cert, anchor: true })),
+    ...search.presented.filter((cert) => cert.x509.subject === current.x509.issuer).map((cert) => ({ cert, anchor: false })),
   ].filter(({ cert }) => !inPath.has(cert.facts.sha256) && keyIdsAgree(current, cert));
 
   let failure: ChainFailure | null = null;
@@ -207,7 +220,7 @@ export function validateChain(chain: Uint8Array[], anchors: TrustAnchors, at: Da
   const leaf = parseCertificate(leafDer);
   const leafFailure = validityFailure(leaf, 'The server certificate', at);
   if (leafFailure) return leafFailure;
-  if (anchors.includes(leaf.facts.sha256)) return { ok: true, path: [leaf.facts] };
+  if (anchors.includes(leaf.x509.fingerprint256)) return { ok: true, path: [leaf.facts] };
 
   const presented = rest.map(parsedOrNull).filter((cert): cert is ParsedCertificate => cert !== null);
   const search: Search = { anchors, presented, at, checks: 0 };
