@@ -391,6 +391,19 @@ const rows: Row[] = [
     steps: [{ url: SOURCE, httpStatus: 200, kind: 'error' }],
   },
   {
+    name: 'RFC 7159 8.1: a body that is not UTF-8 cannot be JSON',
+    routes: {
+      [SOURCE]: (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+      },
+    },
+    status: 'invalid',
+    code: 'POSH_BAD_JSON',
+    message: /is not UTF-8 text/,
+    steps: [{ url: SOURCE, httpStatus: 200, kind: 'error' }],
+  },
+  {
     name: 'RFC 7711 3: a 500 at the source domain is an HTTP status failure',
     routes: { [SOURCE]: status(500) },
     status: 'error',
