@@ -50,12 +50,12 @@ const rows: Row[] = [
   // SRV-ID (RFC 4985, RFC 6120 13.7.1.2.1, RFC 7712 section 4)
   { rule: 'RFC 4985: SRV-ID _xmpp-client.D proves an xmpp-client connection', presented: { dnsNames: ['hosting.example.net'], srvNames: ['_xmpp-client.example.com'] }, domain: 'example.com', service: 'xmpp-client', match: srv('_xmpp-client.example.com') },
   { rule: 'RFC 4985: SRV-ID _xmpp-server.D proves an xmpp-server connection', presented: { srvNames: ['_xmpp-server.example.com'] }, domain: 'example.com', service: 'xmpp-server', match: srv('_xmpp-server.example.com') },
-  { rule: 'RFC 6125 6.4.1: _xmpp-server.D does not prove an xmpp-client connection', presented: { srvNames: ['_xmpp-server.example.com'] }, domain: 'example.com', service: 'xmpp-client', match: null },
-  { rule: 'RFC 6125 6.4.1: _xmpp-client.D does not prove an xmpp-server connection', presented: { srvNames: ['_xmpp-client.example.com'] }, domain: 'example.com', service: 'xmpp-server', match: null },
+  { rule: 'RFC 6125 6.5.1: _xmpp-server.D does not prove an xmpp-client connection', presented: { srvNames: ['_xmpp-server.example.com'] }, domain: 'example.com', service: 'xmpp-client', match: null },
+  { rule: 'RFC 6125 6.5.1: _xmpp-client.D does not prove an xmpp-server connection', presented: { srvNames: ['_xmpp-client.example.com'] }, domain: 'example.com', service: 'xmpp-server', match: null },
   { rule: 'RFC 4985: an SRV-ID for another domain does not match', presented: { srvNames: ['_xmpp-client.example.org'] }, domain: 'example.com', match: null },
   { rule: 'RFC 4985: an SRV-ID matches case-insensitively', presented: { srvNames: ['_XMPP-Client.Example.COM'] }, domain: 'example.com', match: srv('_XMPP-Client.Example.COM') },
   { rule: 'RFC 4985: the SRV-ID name is compared as A-labels (U-label reference)', presented: { srvNames: ['_xmpp-client.xn--bcher-kva.example'] }, domain: 'bücher.example', match: srv('_xmpp-client.xn--bcher-kva.example') },
-  { rule: 'RFC 6125 6.4.3: SRV-IDs carry no wildcards', presented: { srvNames: ['_xmpp-client.*.example.com'] }, domain: 'chat.example.com', match: null },
+  { rule: 'RFC 6125 6.4.3 covers DNS-IDs only: SRV-IDs carry no wildcards', presented: { srvNames: ['_xmpp-client.*.example.com'] }, domain: 'chat.example.com', match: null },
   // XmppAddr (RFC 6120 13.7.1.4)
   { rule: 'RFC 6120 13.7.1.4: an XmppAddr equal to the domain matches', presented: { dnsNames: ['hosting.example.net'], xmppAddrs: ['example.com'] }, domain: 'example.com', match: xmpp('example.com') },
   { rule: 'RFC 6120 13.7.1.4: an XmppAddr matches case-insensitively', presented: { xmppAddrs: ['EXAMPLE.com'] }, domain: 'example.com', match: xmpp('EXAMPLE.com') },
@@ -69,8 +69,8 @@ const rows: Row[] = [
   // dNSName is an IA5String: openssl writes the UTF-8 bytes raw and they read back one character per byte.
   { rule: 'RFC 6125 6.4.2: a presented DNS-ID with U-labels never matches', presented: { dnsNames: ['bücher.example'] }, dnsNamesAsRead: [Buffer.from('bücher.example').toString('latin1')], domain: 'bücher.example', match: null },
   // No CN fallback (RFC 9525 section 6.2)
-  { rule: 'RFC 9525 6.2: the subject CN is ignored when there are no SANs', presented: { commonName: 'example.com' }, domain: 'example.com', match: null },
-  { rule: 'RFC 9525 6.2: the subject CN is ignored next to non-matching SANs', presented: { commonName: 'example.com', dnsNames: ['hosting.example.net'] }, domain: 'example.com', match: null },
+  { rule: 'RFC 9525 (replacing RFC 6125 6.4.4): the subject CN is ignored when there are no SANs', presented: { commonName: 'example.com' }, domain: 'example.com', match: null },
+  { rule: 'RFC 9525 (replacing RFC 6125 6.4.4): the subject CN is ignored next to non-matching SANs', presented: { commonName: 'example.com', dnsNames: ['hosting.example.net'] }, domain: 'example.com', match: null },
 ];
 
 let scratch: { dir: string; remove: () => Promise<void> };

@@ -180,7 +180,7 @@ const rows: Row[] = [
     expected: { code: 'TOO_LONG', message: /^The chain from CN=under 7 is longer than 8 certificates/ },
   },
   {
-    rule: 'RFC 4158 5: more candidate issuers than the signature budget is TOO_LONG',
+    rule: 'RFC 4158: more candidate issuers than the signature budget is TOO_LONG',
     chain: () => decoyChain,
     expected: { code: 'TOO_LONG', message: /more candidate issuers than can be checked/ },
   },

@@ -125,7 +125,7 @@ const rows: Row[] = [
     hint: false,
   },
   {
-    rule: 'RFC 7711 3.2: any matching descriptor is enough (the second of two)',
+    rule: 'RFC 7711 3.3: any matching descriptor is enough (the second of two)',
     cert: 'delegated',
     posh: () => valid([...published('other'), { 'sha-256': fingerprintsOf(der['delegated']!)['sha-256']! }]),
     code: 'OK_POSH',
@@ -141,7 +141,7 @@ const rows: Row[] = [
     hint: false,
   },
   {
-    rule: 'RFC 5280 4.1.2.5: a published but expired certificate is CERT_EXPIRED, no hint',
+    rule: 'RFC 7711 6: a published but expired certificate is CERT_EXPIRED, no hint',
     cert: 'expired',
     posh: () => valid(published('expired')),
     code: 'CERT_EXPIRED',
@@ -197,7 +197,7 @@ const rows: Row[] = [
     hint: true,
   },
   {
-    rule: 'RFC 9525 6.2: a certificate with no names is described as the server\'s',
+    rule: 'DESIGN 5: a certificate with no names is described as the server\'s',
     cert: 'noNames',
     posh: absent,
     code: 'NO_PROOF',
@@ -205,7 +205,7 @@ const rows: Row[] = [
     hint: true,
   },
   {
-    rule: 'RFC 7711 3.2: valid POSH material that matches nothing is POSH_MISMATCH, with a hint',
+    rule: 'RFC 7711 3.3: valid POSH material that matches nothing is POSH_MISMATCH, with a hint',
     cert: 'delegated',
     posh: () => valid(published('other', 'selfSigned')),
     code: 'POSH_MISMATCH',
@@ -223,7 +223,7 @@ const rows: Row[] = [
     hint: true,
   },
   {
-    rule: 'RFC 7711 3.3: an unreachable POSH server is NO_PROOF naming the POSH code',
+    rule: 'RFC 7712 5.2: an unreachable POSH server is NO_PROOF naming the POSH code',
     cert: 'selfSigned',
     posh: () => failed('error', { code: 'POSH_TIMEOUT', message: 'example.com did not answer within 5 s.' }),
     code: 'NO_PROOF',
@@ -268,7 +268,7 @@ describe('decideVerdict: PKIX, then POSH, then the most specific failure (DESIGN
     }
   });
 
-  it.each(rows.filter((row) => row.hint))('RFC 7711 3.2: the hint, published as is, makes it OK_POSH ($rule)', (row) => {
+  it.each(rows.filter((row) => row.hint))('RFC 7711 3.1: the hint, published as is, makes it OK_POSH ($rule)', (row) => {
     const { hint } = decide(row);
     const republished = poshResult(row.service ?? 'xmpp-client', 'valid', {
       fingerprints: hint!.document.fingerprints,
