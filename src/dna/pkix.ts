@@ -57,13 +57,13 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 function parseAnchorPem(pem: string, index: number): ParsedCertificate[] {
   const blocks = pem.match(PEM_CERTIFICATE);
   if (!blocks) {
-    throw new DnaError('BAD_ANCHOR', `Extra trust anchor ${index + 1} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+    throw new DnaError('BAD_TRUST_ANCHOR', `Extra trust anchor ${index + 1} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
   }
   return blocks.map((block) => {
     try {
       return parseCertificate(new X509Certificate(block).raw);
     } catch (error) {
-      throw new DnaError('BAD_ANCHOR', `Extra trust anchor ${index + 1} is not a readable certificate (${messageOf(error)}).`, {
+      throw new DnaError('BAD_TRUST_ANCHOR', `Extra trust anchor ${index + 1} is not a readable certificate (${messageOf(error)}).`, {
         cause: error,
       });
     }
@@ -72,7 +72,7 @@ function parseAnchorPem(pem: string, index: number): ParsedCertificate[] {
 
 /**
  * The system roots (tls.rootCertificates) plus `extraPem` (each a PEM certificate or bundle).
- * Throws DnaError `BAD_ANCHOR` for an extra that is not one.
+ * Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not one.
  */
 export function trustAnchors(extraPem: string[] = []): TrustAnchors {
   const extras = extraPem.flatMap(parseAnchorPem);

@@ -224,7 +224,7 @@ describe('trustAnchors: system roots plus extras', () => {
   it.each([
     { rule: 'text without a PEM certificate', text: 'not a certificate' },
     { rule: 'a PEM block whose body is not a certificate', text: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
-  ])('RFC 7468 5.1: refuses $rule with BAD_ANCHOR', ({ text }) => {
-    expect(() => trustAnchors([text])).toThrow(expect.objectContaining({ code: 'BAD_ANCHOR', message: expect.stringMatching(/^Extra trust anchor 1 .+\.$/) }));
+  ])('RFC 7468 5.1: refuses $rule with BAD_TRUST_ANCHOR', ({ text }) => {
+    expect(() => trustAnchors([text])).toThrow(expect.objectContaining({ code: 'BAD_TRUST_ANCHOR', message: expect.stringMatching(/^Extra trust anchor 1 .+\.$/) }));
   });
 });
