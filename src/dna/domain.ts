@@ -1,21 +1,39 @@
-// The one normal form of a domain the pipeline works with: lowercase A-labels, no trailing dot.
+// The one normal form of a domain the pipeline works with: lowercase A-labels, no trailing dot
+// (RFC 6125 6.2.1, RFC 5890). Every module that takes a domain from outside goes through here.
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { DnaError } from './errors.ts';
 
-const LDH_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Normalises a user-typed domain (U-labels allowed) or throws BAD_DOMAIN with a sentence. */
+// ASCII that cannot be part of a domain name. Checked before domainToASCII, which would parse
+// `example.com/x` as a URL host and return `example.com`.
+const NOT_DOMAIN_ASCII = /[^a-z0-9.\-\u0080-\uffff]/i;
+
+export const withoutTrailingDot = (name: string): string => (name.endsWith('.') ? name.slice(0, -1) : name);
+
+/** Lowercase LDH labels (A-labels included), at most 253 octets. */
+export function isLdhName(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LDH_LABEL.test(label));
+}
+
+/** A domain in any case, with U-labels or A-labels, as lowercase A-labels without a trailing dot; null if it is not one. */
+export function toALabels(domain: string): string | null {
+  if (NOT_DOMAIN_ASCII.test(domain)) return null;
+  const ascii = withoutTrailingDot(domainToASCII(withoutTrailingDot(domain)));
+  return isLdhName(ascii) ? ascii : null;
+}
+
+/** Normalises a domain (U-labels allowed) or throws BAD_DOMAIN with a sentence; IP addresses are refused. */
 export function normalizeDomain(input: string): string {
-  const bad = (why: string) => new DnaError('BAD_DOMAIN', `"${input}" is not a usable XMPP domain: ${why}.`);
-  const trimmed = input.trim().replace(/\.$/, '');
-  if (trimmed === '') throw bad('it is empty');
-  if (isIP(trimmed) !== 0 || isIP(trimmed.replace(/^\[|\]$/g, '')) !== 0) throw bad('it is an IP address, and POSH needs a domain name');
-  if (/[\s/@:?#]/.test(trimmed)) throw bad('a domain has no spaces, "/", "@", ":", "?" or "#" (give only the part after "@" of a JID)');
-  const ascii = domainToASCII(trimmed).toLowerCase();
-  if (ascii === '') throw bad('it is not a valid internationalised domain name');
-  if (ascii.length > 253) throw bad('it is longer than 253 characters');
-  const badLabel = ascii.split('.').find((label) => !LDH_LABEL.test(label));
-  if (badLabel !== undefined) throw bad(`the label "${badLabel}" is not 1 to 63 letters, digits or inner hyphens`);
+  const trimmed = input.trim();
+  if (isIP(trimmed) !== 0 || isIP(trimmed.replace(/^\[|\]$/g, '')) !== 0) {
+    throw new DnaError('BAD_DOMAIN', `"${input}" is an IP address; only a domain name can be proved, like example.com.`);
+  }
+  const ascii = toALabels(trimmed);
+  if (ascii === null) {
+    const hint = trimmed.includes('@') ? ' (give the part after "@" of the address)' : '';
+    throw new DnaError('BAD_DOMAIN', `"${input}" is not a domain name${hint}; use a name like example.com.`);
+  }
   return ascii;
 }

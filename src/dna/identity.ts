@@ -1,6 +1,6 @@
 // Service identity (RFC 6125 / RFC 9525 as profiled for XMPP by RFC 6120 13.7.2 and RFC 7712):
 // does a certificate name the XMPP domain D? Pure functions on CertificateFacts.
-import { domainToASCII } from 'node:url';
+import { isLdhName, normalizeDomain, toALabels, withoutTrailingDot } from './domain.ts';
 import { DnaError } from './errors.ts';
 import type { CertificateFacts, IdentityMatch, ServiceName } from './types.ts';
 
@@ -19,43 +19,8 @@ export interface PresentedIdentifiers {
   commonNames: string[];
 }
 
-const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** Lowercase LDH labels (A-labels included), at most 253 octets. */
-function isLdhName(name: string): boolean {
-  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LDH_LABEL.test(label));
-}
-
-const withoutTrailingDot = (name: string): string => (name.endsWith('.') ? name.slice(0, -1) : name);
-
-// ASCII that cannot be part of a domain name. Checked before domainToASCII, which would parse
-// `example.com/x` as a URL host and return `example.com`.
-const NOT_DOMAIN_ASCII = /[^a-z0-9.\-\u0080-\uffff]/i;
-
-/** A domain in any case, with U-labels or A-labels, as lowercase A-labels without a trailing dot; null if it is not one. */
-function toALabels(domain: string): string | null {
-  if (NOT_DOMAIN_ASCII.test(domain)) return null;
-  const ascii = withoutTrailingDot(domainToASCII(withoutTrailingDot(domain)));
-  return isLdhName(ascii) ? ascii : null;
-}
-
-/**
- * The reference domain D: lowercase A-labels, no trailing dot (RFC 6125 6.2.1, RFC 5890).
- * Throws DnaError `BAD_DOMAIN` for anything that is not a domain name, IP addresses included.
- */
-export function referenceDomain(domain: string): string {
-  const ascii = toALabels(domain);
-  if (ascii === null) {
-    throw new DnaError('BAD_DOMAIN', `"${domain}" is not a domain name; use a name like example.com.`);
-  }
-  if (/^[0-9]+$/.test(ascii.slice(ascii.lastIndexOf('.') + 1))) {
-    throw new DnaError('BAD_DOMAIN', `"${domain}" is an IP address; only a domain name can be proved, like example.com.`);
-  }
-  return ascii;
-}
-
 export function referenceIdentifiers(domain: string, service: ServiceName): ReferenceIdentifiers {
-  const d = referenceDomain(domain);
+  const d = normalizeDomain(domain);
   return { dnsId: d, srvId: `_${service}.${d}`, xmppAddr: d };
 }
 

@@ -1,9 +1,9 @@
 // PKIX chain validation (RFC 5280 section 6, simplified): from the presented leaf through the
 // presented intermediates to a trust anchor. Pure and synchronous on node:crypto.
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { splitAnchorPem, systemRootsPem } from './anchors.ts';
 import { parseCertificate, type ParsedCertificate } from './certificate.ts';
-import { DnaError, messageOf } from './errors.ts';
+import { DnaError } from './errors.ts';
 import type { CertificateFacts } from './types.ts';
 
 /** Longest accepted path, leaf and anchor included. */
@@ -34,7 +34,7 @@ let systemRoots: X509Certificate[] | null = null;
 const parsedRoots = new WeakMap<X509Certificate, ParsedCertificate | null>();
 
 function systemAnchors(): X509Certificate[] {
-  systemRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
+  systemRoots ??= systemRootsPem().map((pem) => new X509Certificate(pem));
   return systemRoots;
 }
 
@@ -52,30 +52,12 @@ function parsedRoot(root: X509Certificate): ParsedCertificate | null {
   return parsedRoots.get(root)!;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-function parseAnchorPem(pem: string, index: number): ParsedCertificate[] {
-  const blocks = pem.match(PEM_CERTIFICATE);
-  if (!blocks) {
-    throw new DnaError('BAD_TRUST_ANCHOR', `Extra trust anchor ${index + 1} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-  }
-  return blocks.map((block) => {
-    try {
-      return parseCertificate(new X509Certificate(block).raw);
-    } catch (error) {
-      throw new DnaError('BAD_TRUST_ANCHOR', `Extra trust anchor ${index + 1} is not a readable certificate (${messageOf(error)}).`, {
-        cause: error,
-      });
-    }
-  });
-}
-
 /**
- * The system roots (tls.rootCertificates) plus `extraPem` (each a PEM certificate or bundle).
+ * The system roots (anchors.ts) plus `extraPem` (each a PEM certificate or bundle).
  * Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not one.
  */
 export function trustAnchors(extraPem: string[] = []): TrustAnchors {
-  const extras = extraPem.flatMap(parseAnchorPem);
+  const extras = splitAnchorPem(extraPem).map((pem) => parseCertificate(new X509Certificate(pem).raw));
   let index: { bySubject: Map<string, (() => ParsedCertificate | null)[]>; fingerprints: Set<string> } | null = null;
   const built = (): NonNullable<typeof index> => {
     if (!index) {

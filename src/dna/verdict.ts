@@ -2,7 +2,8 @@
 // specific reason the domain is not proved, with what its admin could publish to fix it.
 import { describeCertificate } from './certificate.ts';
 import { DnaError } from './errors.ts';
-import { IdentityMismatch, referenceDomain, verifyServiceIdentity } from './identity.ts';
+import { normalizeDomain } from './domain.ts';
+import { IdentityMismatch, verifyServiceIdentity } from './identity.ts';
 import { validateChain, type ChainValidation, type TrustAnchors } from './pkix.ts';
 import { fingerprintsOf, matchFingerprints } from './posh/fingerprints.ts';
 import type { CertificateFacts, IdentityMatch, PoshResult, PublishHint, ServiceName, Verdict } from './types.ts';
@@ -90,7 +91,7 @@ function validityOf(certificate: CertificateFacts, now: Date): 'expired' | 'not-
 }
 
 function ensurePoshIsFor(posh: PoshResult, d: string, service: ServiceName): void {
-  if (posh.service !== service || referenceDomain(posh.domain) !== d) {
+  if (posh.service !== service || normalizeDomain(posh.domain) !== d) {
     throw new DnaError('POSH_OTHER_DOMAIN', `The POSH result is for ${posh.domain} (${posh.service}), not ${d} (${service}); it cannot prove this connection.`);
   }
 }
@@ -103,7 +104,7 @@ function ensurePoshIsFor(posh: PoshResult, d: string, service: ServiceName): voi
  */
 export function decideVerdict(input: VerdictInput): VerdictOutcome {
   const { service, chain, posh, anchors, now } = input;
-  const d = referenceDomain(input.domain);
+  const d = normalizeDomain(input.domain);
   ensurePoshIsFor(posh, d, service);
   const leaf = chain[0];
   if (!leaf) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCertificate } from '../../src/dna/certificate.ts';
-import { IdentityMismatch, referenceDomain, verifyServiceIdentity } from '../../src/dna/identity.ts';
+import { normalizeDomain } from '../../src/dna/domain.ts';
+import { IdentityMismatch, verifyServiceIdentity } from '../../src/dna/identity.ts';
 import type { CertificateFacts, IdentityMatch, ServiceName } from '../../src/dna/types.ts';
 import { createAuthority, scratchDir, type CertificateAuthority } from '../support/pki.ts';
 
@@ -173,13 +174,13 @@ describe('IdentityMismatch: a message that says what the certificate presented',
   });
 });
 
-describe('referenceDomain: the domain D the client looks for', () => {
+describe('normalizeDomain: the domain D the client looks for', () => {
   it.each([
     { rule: 'RFC 6125 6.2.1: lowercased', input: 'Example.COM', expected: 'example.com' },
     { rule: 'RFC 6125 6.2.1: one trailing dot removed', input: 'example.com.', expected: 'example.com' },
     { rule: 'RFC 5890 2.3.2.1: U-labels become A-labels', input: 'Bücher.example', expected: 'xn--bcher-kva.example' },
   ])('$rule', ({ input, expected }) => {
-    expect(referenceDomain(input)).toBe(expected);
+    expect(normalizeDomain(input)).toBe(expected);
   });
 
   it.each([

@@ -2,7 +2,8 @@
 // its effective expiry, over any small key-value store. A stale or damaged entry is never used.
 import type { PoshResult, PoshStep, ServiceName } from '../types.ts';
 import { parseFingerprints } from './document.ts';
-import { fetchPoshDocument, normaliseDomain, type PoshFetchOptions } from './fetch.ts';
+import { normalizeDomain } from '../domain.ts';
+import { fetchPoshDocument, type PoshFetchOptions } from './fetch.ts';
 import { isSupportedHash } from './fingerprints.ts';
 
 export interface KeyValueStore {
@@ -88,7 +89,7 @@ export class PoshCache {
   }
 
   static keyOf(domain: string, service: ServiceName): string {
-    return `posh:${service}:${normaliseDomain(domain)}`;
+    return `posh:${service}:${normalizeDomain(domain)}`;
   }
 
   /** Fresh valid material for (domain, service), or null; stale and damaged entries are deleted. */
@@ -104,7 +105,7 @@ export class PoshCache {
       return null;
     }
     return {
-      domain: normaliseDomain(domain),
+      domain: normalizeDomain(domain),
       service,
       url: entry.url,
       status: 'valid',

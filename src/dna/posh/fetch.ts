@@ -1,10 +1,10 @@
 // POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; DESIGN section 4): redirects, one
 // reference, the size and time limits, and a recorded step for every request.
-import { X509Certificate } from 'node:crypto';
-import { createSecureContext, getCACertificates, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
+import { splitAnchorPem, systemRootsPem } from '../anchors.ts';
 import { epochMs } from '../clock.ts';
-import { DnaError, messageOf } from '../errors.ts';
+import { normalizeDomain } from '../domain.ts';
 import type { DnsResolver } from '../resolver.ts';
 import type { FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../types.ts';
 import { parsePoshDocument, PoshError, type PoshDocument } from './document.ts';
@@ -34,53 +34,21 @@ export const POSH_DEFAULTS = {
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
-/** Lowercase, without the trailing dot of an absolute name: the form used in URLs and cache keys. */
-export function normaliseDomain(domain: string): string {
-  const host = domain.trim().toLowerCase().replace(/\.$/, '');
-  if (host === '' || /[\s/\\?#@:[\]%]/.test(host)) {
-    throw new DnaError('BAD_DOMAIN', `"${domain}" is not a domain name: give the part after @ in an XMPP address, e.g. example.com.`);
-  }
-  return host;
-}
-
 /** The well-known URL a retrieval starts at (RFC 7711 sections 3 and 8). */
 export function poshUrl(domain: string, service: ServiceName): string {
-  return new URL(`https://${normaliseDomain(domain)}/.well-known/posh/${service}.json`).href;
+  return new URL(`https://${normalizeDomain(domain)}/.well-known/posh/${service}.json`).href;
 }
 
 // Parsing a few hundred roots costs tens of milliseconds per connection: build each trust store once.
 const secureContexts = new Map<string, SecureContext>();
 const SECURE_CONTEXTS_KEPT = 8;
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
-/**
- * The certificates in PEM texts (each may be a bundle). OpenSSL silently skips what it cannot read,
- * which would turn a wrong --ca file into a baffling certificate failure later: refuse it here.
- */
-function anchorCertificates(trustAnchors: readonly string[]): string[] {
-  return trustAnchors.flatMap((text) => {
-    const blocks = text.match(PEM_CERTIFICATE) ?? [];
-    if (blocks.length === 0) {
-      throw new DnaError('BAD_TRUST_ANCHOR', 'An extra trust anchor is not a usable PEM certificate: no "BEGIN CERTIFICATE" block found.');
-    }
-    for (const block of blocks) {
-      try {
-        new X509Certificate(block);
-      } catch (error) {
-        throw new DnaError('BAD_TRUST_ANCHOR', `An extra trust anchor is not a usable PEM certificate: ${messageOf(error).replace(/\.$/, '')}.`, { cause: error });
-      }
-    }
-    return blocks;
-  });
-}
-
 /** Node's default roots plus `trustAnchors`, with TLS 1.2 as the floor. */
 function secureContextFor(trustAnchors: readonly string[]): SecureContext {
   const key = trustAnchors.join('\n');
   let context = secureContexts.get(key);
   if (context === undefined) {
-    context = createSecureContext({ ca: [...getCACertificates('default'), ...anchorCertificates(trustAnchors)], minVersion: 'TLSv1.2' });
+    context = createSecureContext({ ca: [...systemRootsPem(), ...splitAnchorPem(trustAnchors)], minVersion: 'TLSv1.2' });
     if (secureContexts.size >= SECURE_CONTEXTS_KEPT) secureContexts.delete(secureContexts.keys().next().value!);
     secureContexts.set(key, context);
   }
@@ -238,7 +206,7 @@ export async function fetchPoshDocument(domain: string, service: ServiceName, op
     current: url,
   };
   const result: PoshResult = {
-    domain: normaliseDomain(domain),
+    domain: normalizeDomain(domain),
     service,
     url,
     status: 'error',
