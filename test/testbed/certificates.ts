@@ -1,0 +1,57 @@
+// The testbed's CA and certificates, made with openssl at every start (the clock moves).
+import { join } from 'node:path';
+import { createAuthority, createSelfSigned, days, type CertificateAuthority, type IssuedCertificate } from '../support/pki.ts';
+
+export const EXAMPLE_DOMAIN = 'example.com';
+export const HOSTING_HOST = 'hosting.example.net';
+export const PROPER_DOMAIN = 'proper.example';
+
+export interface TestbedCertificates {
+  ca: CertificateAuthority;
+  /** hosting.example.net: what Prosody presents for example.com (the delegated case). */
+  hosting: IssuedCertificate;
+  /** example.com: only the HTTPS POSH host serves it. */
+  example: IssuedCertificate;
+  /** proper.example with DNS-ID, SRV-IDs and XmppAddr: the OK_PKIX case. */
+  proper: IssuedCertificate;
+  /** hosting.example.net, expired yesterday. */
+  expired: IssuedCertificate;
+  /** hosting.example.net, signed by its own key. */
+  selfSigned: IssuedCertificate;
+  /** A valid certificate nobody presents: its fingerprint is the wrong one. */
+  other: IssuedCertificate;
+}
+
+/** Which kind of hosting certificate a variant presents; rotation issues a fresh one of the same kind. */
+export type HostingKind = 'valid' | 'expired' | 'self-signed';
+
+let rotation = 0;
+
+/** A fresh hosting.example.net certificate of `kind`, with a file name unique inside `dir`. */
+export async function issueHosting(ca: CertificateAuthority, dir: string, kind: HostingKind): Promise<IssuedCertificate> {
+  const name = `hosting-${kind}-${Date.now()}-${++rotation}`;
+  const spec = { name, commonName: HOSTING_HOST, dnsNames: [HOSTING_HOST] };
+  if (kind === 'self-signed') return createSelfSigned(join(dir, 'self-signed'), spec);
+  if (kind === 'expired') {
+    return ca.issue({ ...spec, notBefore: new Date(Date.now() - days(30)), notAfter: new Date(Date.now() - days(1)) });
+  }
+  return ca.issue(spec);
+}
+
+export async function createTestbedCertificates(dir: string): Promise<TestbedCertificates> {
+  const ca = await createAuthority(join(dir, 'ca'), { commonName: 'POSH Messenger Testbed Root' });
+  // The authority signs one at a time; the self-signed one has its own directory and runs alongside.
+  const selfSigned = issueHosting(ca, dir, 'self-signed');
+  const hosting = await issueHosting(ca, dir, 'valid');
+  const expired = await issueHosting(ca, dir, 'expired');
+  const example = await ca.issue({ name: 'example.com', commonName: EXAMPLE_DOMAIN, dnsNames: [EXAMPLE_DOMAIN] });
+  const proper = await ca.issue({
+    name: 'proper.example',
+    commonName: PROPER_DOMAIN,
+    dnsNames: [PROPER_DOMAIN],
+    srvNames: [`_xmpp-client.${PROPER_DOMAIN}`, `_xmpp-server.${PROPER_DOMAIN}`],
+    xmppAddrs: [PROPER_DOMAIN],
+  });
+  const other = await ca.issue({ name: 'other', commonName: 'other.example.net', dnsNames: ['other.example.net'] });
+  return { ca, hosting, example, proper, expired, selfSigned: await selfSigned, other };
+}

@@ -1,0 +1,169 @@
+// Server processes started and stopped by PID, and the loopback sockets they hold.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestbedError } from './programs.ts';
+
+export interface ServerProcess {
+  /** What the testbed calls it: `prosody`, `nginx`. */
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** The last few KiB of what it wrote to stdout and stderr, for error messages. */
+  output(): string;
+  hasExited(): boolean;
+}
+
+/**
+ * Starts `program` in its own process group, so a Ctrl-C in a terminal reaches only the owner (which
+ * stops the servers in order) and the whole group (nginx's workers too) can be killed at once.
+ */
+export async function spawnServer(name: string, program: string, args: string[], cwd: string): Promise<ServerProcess> {
+  const child = spawn(program, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new TestbedError('TESTBED_START_FAILED', `${name} (${program}) could not be started: ${error.message}.`, { cause: error })),
+    );
+  });
+  return {
+    name,
+    pid: child.pid!,
+    child,
+    output: () => output,
+    hasExited: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
+
+/** SIGTERM, then SIGKILL to the whole process group after `graceMs`; resolves once the process has exited. */
+export async function stopServer(server: ServerProcess, graceMs = 3000): Promise<void> {
+  if (server.hasExited()) return;
+  const exited = once(server.child, 'exit');
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => killGroup(server.pid), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Anything left in its group (nginx workers of a killed master) goes too.
+  killGroup(server.pid);
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // the group is already empty
+  }
+}
+
+export async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  const timeout = sleep(timeoutMs, false);
+  return Promise.race([once(child, 'exit').then(() => true), timeout]);
+}
+
+// ---------------------------------------------------------------- sockets, from /proc/net (Linux)
+
+export interface SocketAddress {
+  protocol: 'tcp' | 'udp';
+  ip: string;
+  port: number;
+}
+
+export const formatSocket = (s: SocketAddress): string => `${s.ip}:${s.port}/${s.protocol}`;
+
+function decodeProcAddress(hex: string): { ip: string; port: number } {
+  const [ipHex = '', portHex = ''] = hex.split(':');
+  const bytes = Buffer.from(ipHex, 'hex').reverse();
+  return { ip: [...bytes].join('.'), port: parseInt(portHex, 16) };
+}
+
+/** IPv4 TCP listeners and bound UDP sockets, from /proc/net/tcp and /proc/net/udp. */
+export function parseProcNet(text: string, protocol: 'tcp' | 'udp'): SocketAddress[] {
+  const found: SocketAddress[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const local = fields[1];
+    const state = fields[3];
+    if (!local || !state) continue;
+    // TCP_LISTEN is 0A; an unconnected bound UDP socket is TCP_CLOSE (07).
+    if ((protocol === 'tcp' && state === '0A') || (protocol === 'udp' && state === '07')) {
+      found.push({ protocol, ...decodeProcAddress(local) });
+    }
+  }
+  return found;
+}
+
+export async function boundSockets(): Promise<SocketAddress[]> {
+  const [tcp, udp] = await Promise.all([readFile('/proc/net/tcp', 'utf8'), readFile('/proc/net/udp', 'utf8')]);
+  return [...parseProcNet(tcp, 'tcp'), ...parseProcNet(udp, 'udp')];
+}
+
+/** Which of `wanted` something holds now (a wildcard 0.0.0.0 socket on the port counts). */
+export async function busySockets(wanted: readonly SocketAddress[]): Promise<SocketAddress[]> {
+  const bound = await boundSockets();
+  return wanted.filter((w) =>
+    bound.some((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || b.ip === '0.0.0.0')),
+  );
+}
+
+/** Waits until none of `wanted` is bound; returns what is still bound after `timeoutMs`. */
+export async function waitUntilFree(wanted: readonly SocketAddress[], timeoutMs: number): Promise<SocketAddress[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const busy = await busySockets(wanted);
+    if (busy.length === 0 || Date.now() >= deadline) return busy;
+    await sleep(25);
+  }
+}
+
+/** Waits until every one of `wanted` is bound, or throws naming what never appeared. */
+export async function waitUntilBound(
+  wanted: readonly SocketAddress[],
+  timeoutMs: number,
+  gaveUp: () => string | null,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bound = await busySockets(wanted);
+    if (bound.length === wanted.length) return;
+    const reason = gaveUp();
+    if (reason !== null || Date.now() >= deadline) {
+      const missing = wanted.filter((w) => !bound.includes(w)).map(formatSocket).join(', ');
+      throw new TestbedError('TESTBED_START_FAILED', `${missing} did not start listening: ${reason ?? `not within ${timeoutMs} ms`}.`);
+    }
+    await sleep(15);
+  }
+}
+
+// ---------------------------------------------------------------- other processes, by PID
+
+/** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
+export async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the command name, which is in parentheses and may itself hold spaces.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The process's command line, or null when it is gone; used so a recycled PID is never killed. */
+export async function commandLineOf(pid: number): Promise<string | null> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ').trim();
+  } catch {
+    return null;
+  }
+}
