@@ -479,9 +479,21 @@ function successData(element: Element): string | null {
   return text === '' || text === '=' ? null : text;
 }
 
-/** A SASL <failure/> from @xmpp/sasl becomes AUTH_REFUSED; our own errors pass through. */
-function refusal(error: unknown): unknown {
+/**
+ * Gives what @xmpp/sasl throws a stable code: a <failure/> becomes AUTH_REFUSED, and its
+ * "no compatible mechanism" (thrown before onAuthenticate runs, so the session sees it as the
+ * rejection of `start()`) becomes AUTH_NO_SCRAM. Anything else, our own errors included, is
+ * returned as it is.
+ */
+export function authenticationError(error: unknown): unknown {
   if (!(error instanceof Error) || error.name !== 'SASLError') return error;
+  if (error.message === 'SASL: No compatible mechanism available.') {
+    return new ScramError(
+      'AUTH_NO_SCRAM',
+      'The server offers no SCRAM-SHA-256 or SCRAM-SHA-1 login; ask its admin to enable SCRAM (this client does not send passwords in other forms).',
+      { cause: error },
+    );
+  }
   const { condition, text } = error as Error & { condition?: string; text?: string };
   const detail = [condition, text].filter(Boolean).join(': ');
   return new ScramError(
@@ -529,7 +541,7 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): O
     try {
       await authenticate({ username, password }, mechanism);
     } catch (error) {
-      throw refusal(error);
+      throw authenticationError(error);
     } finally {
       options.entity.removeListener('nonza', onNonza);
     }

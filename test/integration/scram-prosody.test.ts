@@ -10,22 +10,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '@xmpp/client-core';
-import iqCaller from '@xmpp/iq/caller.js';
-import middleware from '@xmpp/middleware';
-import resourceBinding from '@xmpp/resource-binding';
-import sasl from '@xmpp/sasl';
-import streamFeatures from '@xmpp/stream-features';
-import tcp from '@xmpp/tcp';
-import type { Element } from '@xmpp/xml';
-import Factory from 'saslmechanisms';
-import { SaltedPasswordCache, useScram } from '../../src/xmpp/scram.ts';
+import { SaltedPasswordCache } from '../../src/xmpp/scram.ts';
 import { scratchDir } from '../support/pki.ts';
+import { scramLogin } from '../support/scram-client.ts';
 
 const run = promisify(execFile);
 const ADDRESS = '127.0.12.1';
 const PORT = 5222;
-const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 
 const HOSTS = {
   sha1: 'sha1.scram.test',
@@ -103,46 +94,8 @@ async function waitUntilListening(child: ChildProcess): Promise<void> {
   throw new Error(`Prosody did not listen on ${ADDRESS}:${PORT} within 10 s`);
 }
 
-interface Login {
-  ok: boolean;
-  jid: string | null;
-  error: unknown;
-  mechanism: string | undefined;
-  /** Names of the elements we sent, in order. */
-  sent: string[];
-}
-
-async function login(
-  domain: string,
-  username: string,
-  password: string,
-  saltedPasswordCache?: SaltedPasswordCache,
-): Promise<Login> {
-  const entity = new Client({ service: `xmpp://${ADDRESS}:${PORT}`, domain, timeout: 2000 });
-  tcp({ entity });
-  const pipeline = middleware({ entity });
-  const features = streamFeatures({ middleware: pipeline });
-  resourceBinding({ streamFeatures: features, iqCaller: iqCaller({ entity, middleware: pipeline }) }, 'scram-test');
-  const saslFactory = new Factory();
-  sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials: { username, password }, saltedPasswordCache }));
-
-  const sent: string[] = [];
-  let mechanism: string | undefined;
-  entity.on('send', (element: Element) => {
-    sent.push(element.name);
-    if (element.is('auth', NS_SASL)) mechanism = element.attrs.mechanism;
-  });
-  const errors: unknown[] = [];
-  entity.on('error', (error: unknown) => errors.push(error));
-
-  try {
-    await entity.start();
-    return { ok: true, jid: String(entity.jid), error: null, mechanism, sent };
-  } catch (error) {
-    return { ok: false, jid: null, error, mechanism, sent };
-  } finally {
-    await entity.stop().catch(() => undefined);
-  }
+async function login(domain: string, username: string, password: string, saltedPasswordCache?: SaltedPasswordCache) {
+  return scramLogin({ service: `xmpp://${ADDRESS}:${PORT}`, domain, username, password, saltedPasswordCache });
 }
 
 describe('SCRAM through @xmpp/sasl against Prosody 0.12', () => {
