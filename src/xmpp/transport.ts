@@ -201,8 +201,10 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
         judgement = await recorder.time('verify', 'Verify certificate', () => options.judge(chain, connection),
           (judged) => ({ ok: judged.verdict.verified, detail: judged.verdict.code }));
       } catch (error) {
+        // The presented certificate could not even be read: fail closed, as for a refusal.
         secure.destroy();
-        throw error;
+        const reason = `The server's certificate could not be checked: ${messageOf(error)}`;
+        return { ok: false, code: 'TLS_HANDSHAKE_FAILED', reason, connection: { ...connection, error: { code: 'TLS_HANDSHAKE_FAILED', message: reason } } };
       }
       if (judgement.verdict.verified) return { ok: true, socket: secure, connection, judgement };
       secure.destroy();

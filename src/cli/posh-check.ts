@@ -1,0 +1,60 @@
+// posh-check: the admin's command-line view of the delegation pipeline (DESIGN section 6).
+import { PoshCache } from '../dna/posh/cache.ts';
+import { messageOf } from '../dna/errors.ts';
+import { checkDelegation } from '../xmpp/check.ts';
+import { parseCommandLine, UsageError, USAGE } from './arguments.ts';
+import { renderReport } from './render.ts';
+
+export interface Terminal {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const EXIT_VERIFIED = 0;
+const EXIT_NOT_VERIFIED = 1;
+const EXIT_USAGE = 2;
+
+/** Runs one check and returns the exit status. */
+export async function runPoshCheck(argv: string[], terminal: Terminal): Promise<number> {
+  let command;
+  try {
+    command = await parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    terminal.stderr.write(`posh-check: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (command.kind === 'help') {
+    terminal.stdout.write(`${USAGE}\n`);
+    return EXIT_VERIFIED;
+  }
+  const { args } = command;
+  // conf (and its schema validator) loads only when a cache directory is asked for.
+  const cache = args.cacheDir === undefined ? undefined : new PoshCache((await import('../dna/posh/conf-store.ts')).createConfStore(args.cacheDir));
+  const report = await checkDelegation(args.domain, {
+    service: args.service,
+    dns: args.dns,
+    extraAnchorsPem: args.caPem,
+    cache,
+    connect: args.connect,
+    timeoutMs: args.timeoutMs,
+  });
+  if (args.json) {
+    terminal.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const color = terminal.stdout.isTTY === true && !terminal.env.NO_COLOR && terminal.env.TERM !== 'dumb';
+    terminal.stdout.write(renderReport(report, { color }));
+  }
+  const passed = args.connect ? report.verdict.verified : report.posh.status === 'valid';
+  return passed ? EXIT_VERIFIED : EXIT_NOT_VERIFIED;
+}
+
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await runPoshCheck(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  } catch (error) {
+    process.stderr.write(`posh-check: the check could not run: ${messageOf(error)}\n`);
+    process.exitCode = EXIT_NOT_VERIFIED;
+  }
+}

@@ -1,0 +1,87 @@
+// The pipeline of DESIGN section 3, without the socket: SRV and POSH started together and both
+// settled before anyone connects; then the judgement of a presented chain, with the one refetch
+// that a mismatch against cached material earns (DESIGN section 4, Cache).
+import type { DnsResolver } from './resolver.ts';
+import { obtainPoshMaterial, type PoshCache } from './posh/cache.ts';
+import type { TrustAnchors } from './pkix.ts';
+import { resolveSrv } from './srv.ts';
+import type { StepRecorder } from './steps.ts';
+import type { CertificateFacts, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from './types.ts';
+import { decideVerdict } from './verdict.ts';
+
+export interface DelegationOptions {
+  resolver: DnsResolver;
+  /** Extra PEM anchors: for the POSH host's HTTPS and for PKIX. */
+  extraAnchorsPem: readonly string[];
+  anchors: TrustAnchors;
+  cache?: PoshCache | undefined;
+  poshTimeoutMs?: number | undefined;
+  maxPoshLifetimeSeconds?: number | undefined;
+  random?: () => number;
+  now?: () => Date;
+  recorder: StepRecorder;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Delegation {
+  domain: string;
+  service: ServiceName;
+  srv: SrvResult;
+  posh: PoshResult;
+}
+
+export interface Judgement {
+  verdict: Verdict;
+  certificate: CertificateFacts;
+  hint: PublishHint | null;
+  /** The material the verdict was decided on (the refetched one after a mismatch). */
+  posh: PoshResult;
+  poshRefetched: boolean;
+}
+
+function describePosh(posh: PoshResult): { ok: boolean; detail: string } {
+  const detail = posh.error ? `${posh.status}: ${posh.error.code}` : posh.fromCache ? `${posh.status} (cached)` : posh.status;
+  return { ok: posh.status === 'valid', detail };
+}
+
+function poshMaterial(domain: string, service: ServiceName, options: DelegationOptions, refresh: boolean): Promise<PoshResult> {
+  return obtainPoshMaterial(domain, service, {
+    resolver: options.resolver,
+    trustAnchors: [...options.extraAnchorsPem],
+    ...(options.poshTimeoutMs === undefined ? {} : { timeoutMs: options.poshTimeoutMs }),
+    ...(options.maxPoshLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds: options.maxPoshLifetimeSeconds }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
+    refresh,
+  });
+}
+
+/** Starts the SRV lookup and the POSH retrieval together and returns when both have settled. */
+export async function resolveDelegation(domain: string, service: ServiceName, options: DelegationOptions): Promise<Delegation> {
+  const { recorder } = options;
+  const [srv, posh] = await Promise.all([
+    recorder.time('srv', `SRV ${domain}`, () => resolveSrv(domain, service, options.resolver, options.random), (result) => ({
+      ok: result.candidates.length > 0,
+      detail: result.error ? result.error.code : `${result.records.length} record(s)`,
+    })),
+    recorder.time('posh', `POSH ${domain}`, () => poshMaterial(domain, service, options, false), describePosh),
+  ]);
+  return { domain, service, srv, posh };
+}
+
+/**
+ * Decides on a presented chain. When cached material does not match, operators may have rotated
+ * the certificate: fetch once more and decide on what is published now.
+ */
+export async function judgeChain(delegation: Delegation, chain: readonly Uint8Array[], options: DelegationOptions): Promise<Judgement> {
+  const now = options.now ?? (() => new Date());
+  const decide = (posh: PoshResult) =>
+    decideVerdict({ domain: delegation.domain, service: delegation.service, chain: [...chain], posh, anchors: options.anchors, now: now() });
+  const first = decide(delegation.posh);
+  if (first.verdict.code !== 'POSH_MISMATCH' || !delegation.posh.fromCache) {
+    return { ...first, posh: delegation.posh, poshRefetched: false };
+  }
+  const fresh = await options.recorder.time('posh', `POSH ${delegation.domain} again: the cached material did not match`,
+    () => poshMaterial(delegation.domain, delegation.service, options, true), describePosh);
+  return { ...decide(fresh), posh: fresh, poshRefetched: true };
+}
