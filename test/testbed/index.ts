@@ -43,6 +43,7 @@ import {
 } from './prosody.ts';
 import { PRESENTED_KIND, publicationFor, VARIANTS, type VariantName } from './variants.ts';
 import { publish, readableDir, type WebrootLayout } from './webroot.ts';
+import { serveControl, type ControlServer } from './control.ts';
 import { probeXmpp } from './xmpp-probe.ts';
 
 export { VARIANTS, VARIANT_DESCRIPTIONS, isVariant, type VariantName } from './variants.ts';
@@ -50,6 +51,7 @@ export { missingPrograms, missingProgramError, INSTALL_HINT, TestbedError } from
 export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
 export type { WebRequest } from './nginx.ts';
 export type { IssuedCertificate } from '../support/pki.ts';
+export { connectTestbed, type RemoteTestbed } from './control.ts';
 
 export interface TestbedAddresses {
   /** dnsmasq, `IP:PORT`. */
@@ -327,8 +329,14 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const state = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, running, saveRecord, log }, options.variant ?? 'direct');
     await Promise.all([dnsStarted, state.startWeb(), state.startXmpp()]);
     const startupMs = Math.round(performance.now() - started);
-    log(`testbed ready in ${startupMs} ms`);
-    return facadeOf(state, startupMs, controlSocket, stopAll);
+    let control: ControlServer | null = null;
+    const testbed = facadeOf(state, startupMs, controlSocket, async () => {
+      await control?.close();
+      await stopAll();
+    });
+    control = await serveControl(testbed, controlSocket);
+    log(`testbed ready in ${startupMs} ms; control socket ${controlSocket}`);
+    return testbed;
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
@@ -440,8 +448,13 @@ class TestbedMachine {
 
   private async writeUser(jid: string, password: string): Promise<void> {
     const [local = '', domain = ''] = jid.split('@');
-    await writeAccount(prosodyPaths(this.setup.dirs.prosody).data, local, domain, password, this.setup.scramIterations);
     this.users[jid] = password;
+    try {
+      await writeAccount(prosodyPaths(this.setup.dirs.prosody).data, local, domain, password, this.setup.scramIterations);
+    } catch (error) {
+      delete this.users[jid];
+      throw error;
+    }
   }
 
   private async publish(variant: VariantName): Promise<void> {
