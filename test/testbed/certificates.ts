@@ -25,6 +25,18 @@ export interface TestbedCertificates {
 /** Which kind of hosting certificate a variant presents; rotation issues a fresh one of the same kind. */
 export type HostingKind = 'valid' | 'expired' | 'self-signed';
 
+export type SerializedCertificate = Omit<IssuedCertificate, 'der'>;
+
+/** The plain-data fields only (a CA object also carries its signing functions). */
+export const serializeCertificate = ({ name, certPath, keyPath, certPem, keyPem, sha256 }: IssuedCertificate): SerializedCertificate => ({
+  name,
+  certPath,
+  keyPath,
+  certPem,
+  keyPem,
+  sha256,
+});
+
 let rotation = 0;
 
 /** A fresh hosting.example.net certificate of `kind`, with a file name unique inside `dir`. */

@@ -7,7 +7,8 @@ import { createServer, request, type IncomingMessage } from 'node:http';
 import type { IssuedCertificate } from '../support/pki.ts';
 import type { WebRequest } from './nginx.ts';
 import { TestbedError } from './programs.ts';
-import type { SerializedCertificate, Testbed, TestbedCertificateSet, TestbedControl, TestbedState } from './index.ts';
+import { serializeCertificate, type SerializedCertificate } from './certificates.ts';
+import type { Testbed, TestbedCertificateSet, TestbedControl, TestbedState } from './index.ts';
 import type { VariantName } from './variants.ts';
 
 type Method =
@@ -21,8 +22,6 @@ interface Call {
 
 type Reply = { result: unknown; state: TestbedState } | { error: { code: string; message: string } };
 
-const withoutDer = ({ der: _der, ...rest }: IssuedCertificate): SerializedCertificate => rest;
-
 function dispatch(testbed: Testbed, call: Call): Promise<unknown> {
   const [a, b, c] = call.args as [unknown, unknown, unknown];
   switch (call.method) {
@@ -31,7 +30,7 @@ function dispatch(testbed: Testbed, call: Call): Promise<unknown> {
     case 'setVariant':
       return testbed.setVariant(a as VariantName);
     case 'rotateCertificate':
-      return testbed.rotateCertificate().then(withoutDer);
+      return testbed.rotateCertificate().then(serializeCertificate);
     case 'addUser':
       return testbed.addUser(String(a), String(b), String(c));
     case 'webRequests':

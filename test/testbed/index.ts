@@ -14,7 +14,9 @@ import {
   HOSTING_HOST,
   issueHosting,
   PROPER_DOMAIN,
+  serializeCertificate,
   type HostingKind,
+  type SerializedCertificate,
   type TestbedCertificates,
 } from './certificates.ts';
 import { nginxSockets, readAccessLog, startNginxProcess, type NginxSetup, type WebRequest } from './nginx.ts';
@@ -48,8 +50,10 @@ import { probeXmpp } from './xmpp-probe.ts';
 
 export { VARIANTS, VARIANT_DESCRIPTIONS, isVariant, type VariantName } from './variants.ts';
 export { missingPrograms, missingProgramError, INSTALL_HINT, TestbedError } from './programs.ts';
-export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
+export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
 export type { WebRequest } from './nginx.ts';
+export { authenticationAttempts } from './prosody.ts';
+export { probeXmpp, loginPlain, type ProbeTarget, type ProbeResult } from './xmpp-probe.ts';
 export type { IssuedCertificate } from '../support/pki.ts';
 export { connectTestbed, type RemoteTestbed } from './control.ts';
 
@@ -142,7 +146,6 @@ export interface TestbedState {
   startupMs: number;
 }
 
-export type SerializedCertificate = Omit<IssuedCertificate, 'der'>;
 
 export interface Testbed extends TestbedControl {
   /** How long startTestbed took, in milliseconds. */
@@ -622,7 +625,7 @@ function facadeOf(machine: TestbedMachine, startupMs: number, controlSocket: str
       users: machine.currentUsers,
       variant: machine.currentVariant,
       certificates: Object.fromEntries(
-        Object.entries(certificateSet()).map(([key, { der: _der, ...rest }]) => [key, rest]),
+        Object.entries(certificateSet()).map(([key, certificate]) => [key, serializeCertificate(certificate)]),
       ) as TestbedState['certificates'],
       startupMs,
     }),

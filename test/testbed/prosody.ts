@@ -137,6 +137,18 @@ export async function writeAccount(dataDir: string, local: string, domain: strin
   await writeFile(join(dir, `${encodePathPart(user)}.dat`), renderAccount(await scramCredentials(password, iterations)));
 }
 
+// ---------------------------------------------------------------- the log
+
+// At debug level Prosody logs the opening tag (never the payload) of every SASL element a client
+// sends, and mod_auth_internal_hashed logs each password test.
+// Attribute order varies from one line to the next (Lua table order).
+const SASL_LINE = /\tReceived\[c2s_unauthed\]: <(auth|response)\b[^>]*'urn:ietf:params:xml:ns:xmpp-sasl'|\tdebug\ttest password for user /;
+
+/** The lines of a Prosody log that show a client attempting authentication. */
+export function authenticationAttempts(log: string): string[] {
+  return log.split('\n').filter((line) => SASL_LINE.test(line));
+}
+
 // ---------------------------------------------------------------- the process
 
 export function prosodySockets(address: string): SocketAddress[] {

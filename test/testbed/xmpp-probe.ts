@@ -141,7 +141,6 @@ export async function loginPlain(target: ProbeTarget, local: string, password: s
     const response = Buffer.from(`\0${local}\0${password}`, 'utf8').toString('base64');
     tls.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${response}</auth>`);
     const outcome = await reader.until(/<success[^>]*(\/>|>[^<]*<\/success>)|<failure[\s\S]*?<\/failure>/, 'the SASL outcome');
-    tls.end(`</stream:stream>`);
     return outcome.includes('<success');
   });
 }
