@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -126,6 +126,21 @@ describe('testbed start-up and hygiene', () => {
     const failure = startTestbed({ programPath: empty, runtimeDir: join(empty, 'runtime') });
     await expect(failure).rejects.toMatchObject({ code: 'TESTBED_MISSING_PROGRAM' });
     await expect(failure).rejects.toThrow(INSTALL_HINT);
+  });
+
+  it('a port already in use fails with TESTBED_PORT_BUSY naming it, and starts nothing', async () => {
+    const dir = await scratch();
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(5222, SPARE.xmpp, resolve));
+    try {
+      const failure = startTestbed({ runtimeDir: dir, addresses: SPARE });
+      await expect(failure).rejects.toMatchObject({ code: 'TESTBED_PORT_BUSY' });
+      await expect(failure).rejects.toThrow(`${SPARE.xmpp}:5222/tcp`);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    expect(await busySockets(SPARE_SOCKETS)).toEqual([]);
+    expect(await readPidRecord(join(dir, 'pids.json'))).toBeNull();
   });
 
   it('a SIGKILLed owner leaves nothing listening: the reaper stops its servers', async () => {

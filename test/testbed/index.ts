@@ -232,6 +232,17 @@ async function clearStaleRun(recordPath: string, log: (line: string) => void): P
   await removePidRecord(recordPath);
 }
 
+/**
+ * Like Promise.all, but waits for every start to settle before rejecting, so nothing is still
+ * spawning when the failure path stops what did start.
+ */
+async function settleAll<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 interface Running {
   dns: ServerProcess | null;
   nginx: ServerProcess | null;
@@ -327,10 +338,14 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       log(`dnsmasq on ${addresses.dns} (PID ${dns.pid})`);
     })();
 
-    const certificates = await createTestbedCertificates(dirs.certs);
-    log(`certificates in ${dirs.certs}`);
-    const state = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, running, saveRecord, log }, options.variant ?? 'direct');
-    await Promise.all([dnsStarted, state.startWeb(), state.startXmpp()]);
+    const serversStarted = (async () => {
+      const certificates = await createTestbedCertificates(dirs.certs);
+      log(`certificates in ${dirs.certs}`);
+      const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, running, saveRecord, log }, options.variant ?? 'direct');
+      await settleAll([machine.startWeb(), machine.startXmpp()]);
+      return machine;
+    })();
+    const [, state] = await settleAll([dnsStarted, serversStarted] as const);
     const startupMs = Math.round(performance.now() - started);
     let control: ControlServer | null = null;
     const testbed = facadeOf(state, startupMs, controlSocket, async () => {
