@@ -8,7 +8,7 @@ import type { IssuedCertificate } from '../support/pki.ts';
 import type { WebRequest } from './nginx.ts';
 import { TestbedError } from './programs.ts';
 import { serializeCertificate, type SerializedCertificate } from './certificates.ts';
-import type { Testbed, TestbedCertificateSet, TestbedControl, TestbedState } from './index.ts';
+import type { Testbed, TestbedCertificateSet, TestbedControl, TestbedState } from './types.ts';
 import type { VariantName } from './variants.ts';
 
 type Method =

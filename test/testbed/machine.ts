@@ -1,0 +1,327 @@
+// The running testbed's state and the operations on it (variants, rotation, users, Prosody's
+// lifecycle), one at a time, and the Testbed object startTestbed hands out.
+import { copyFile, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { IssuedCertificate } from '../support/pki.ts';
+import {
+  EXAMPLE_DOMAIN,
+  HOSTING_HOST,
+  issueHosting,
+  PROPER_DOMAIN,
+  serializeCertificate,
+  type HostingKind,
+  type TestbedCertificates,
+} from './certificates.ts';
+import { nginxSockets, readAccessLog, startNginxProcess, type NginxSetup } from './nginx.ts';
+import { TestbedError } from './programs.ts';
+import { formatSocket, stopServer, waitUntilFree, type ServerProcess } from './processes.ts';
+import {
+  PROSODY_PORTS,
+  prosodyPaths,
+  prosodySockets,
+  reloadProsody,
+  startProsodyProcess,
+  writeAccount,
+  writeProsodyConfig,
+  type ProsodySetup,
+} from './prosody.ts';
+import { DEFAULT_USERS, type Testbed, type TestbedAddresses, type TestbedCertificateSet, type TestbedState } from './types.ts';
+import { PRESENTED_KIND, publicationFor, VARIANTS, type VariantName } from './variants.ts';
+import { publish, readableDir, type WebrootLayout } from './webroot.ts';
+import { probeXmpp } from './xmpp-probe.ts';
+
+export interface Running {
+  dns: ServerProcess | null;
+  nginx: ServerProcess | null;
+  prosody: ServerProcess | null;
+  reaper: number | null;
+}
+
+export interface MachineSetup {
+  runtimeDir: string;
+  dirs: Record<'certs' | 'prosody' | 'prosodyTls' | 'nginx' | 'www' | 'dns', string>;
+  addresses: TestbedAddresses;
+  certificates: TestbedCertificates;
+  scramIterations: number;
+  programs: Record<string, string>;
+  running: Running;
+  saveRecord: () => Promise<void>;
+  log: (line: string) => void;
+}
+
+const KIND_KEY: Record<HostingKind, 'hosting' | 'expired' | 'selfSigned'> = {
+  valid: 'hosting',
+  expired: 'expired',
+  'self-signed': 'selfSigned',
+};
+
+/** The live testbed's state and the operations on it, one at a time. */
+export class TestbedMachine {
+  private readonly setup: MachineSetup;
+  private readonly prosodySetup: ProsodySetup;
+  private readonly webroot: WebrootLayout;
+  private readonly users: Record<string, string> = {};
+  private variant: VariantName;
+  private presented: IssuedCertificate;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(setup: MachineSetup, variant: VariantName) {
+    this.setup = setup;
+    const { dirs, addresses, certificates } = setup;
+    this.variant = variant;
+    this.presented = certificates[KIND_KEY[PRESENTED_KIND[variant]]];
+    this.prosodySetup = {
+      dir: dirs.prosody,
+      address: addresses.xmpp,
+      scramIterations: setup.scramIterations,
+      hosts: [
+        { domain: EXAMPLE_DOMAIN, certPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.pem`), keyPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.key`) },
+        { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath },
+      ],
+    };
+    this.webroot = {
+      roots: { [EXAMPLE_DOMAIN]: join(dirs.www, EXAMPLE_DOMAIN), [HOSTING_HOST]: join(dirs.www, HOSTING_HOST) },
+      redirectFlag: join(dirs.www, `${EXAMPLE_DOMAIN}.redirect`),
+    };
+  }
+
+  /** Runs `work` after every earlier operation has settled. */
+  serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private nginxSetup(): NginxSetup {
+    const { dirs, addresses, certificates } = this.setup;
+    return {
+      dir: dirs.nginx,
+      sites: [
+        {
+          serverName: EXAMPLE_DOMAIN, address: addresses.web, isDefault: true,
+          certPath: certificates.example.certPath, keyPath: certificates.example.keyPath,
+          webroot: this.webroot.roots[EXAMPLE_DOMAIN], redirectFlag: this.webroot.redirectFlag, redirectTo: HOSTING_HOST,
+        },
+        {
+          serverName: HOSTING_HOST, address: addresses.xmpp, isDefault: true,
+          certPath: certificates.hosting.certPath, keyPath: certificates.hosting.keyPath,
+          webroot: this.webroot.roots[HOSTING_HOST],
+        },
+        {
+          serverName: PROPER_DOMAIN, address: addresses.xmpp,
+          certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath,
+        },
+      ],
+    };
+  }
+
+  async startWeb(): Promise<void> {
+    const variant = this.variant;
+    await readableDir(this.setup.dirs.www);
+    await this.publish(variant);
+    const nginx = await startNginxProcess(this.setup.programs.nginx!, this.nginxSetup());
+    this.setup.running.nginx = nginx;
+    await this.setup.saveRecord();
+    this.setup.log(`nginx on ${nginxSockets(this.nginxSetup()).map(formatSocket).join(', ')} (PID ${nginx.pid}), variant ${variant}`);
+  }
+
+  async startXmpp(): Promise<void> {
+    await this.installPresented(this.presented);
+    await writeProsodyConfig(this.prosodySetup);
+    // Accounts are files Prosody reads at login, so they can be written before it starts.
+    await Promise.all(Object.entries(DEFAULT_USERS).map(([jid, password]) => this.writeUser(jid, password)));
+    await this.launchProsody();
+  }
+
+  private async launchProsody(): Promise<void> {
+    const prosody = await startProsodyProcess(this.setup.programs.prosody!, this.prosodySetup);
+    this.setup.running.prosody = prosody;
+    await this.setup.saveRecord();
+    this.setup.log(`prosody on ${prosodySockets(this.setup.addresses.xmpp).map(formatSocket).join(', ')} (PID ${prosody.pid})`);
+  }
+
+  private async writeUser(jid: string, password: string): Promise<void> {
+    const [local = '', domain = ''] = jid.split('@');
+    this.users[jid] = password;
+    try {
+      await writeAccount(prosodyPaths(this.setup.dirs.prosody).data, local, domain, password, this.setup.scramIterations);
+    } catch (error) {
+      delete this.users[jid];
+      throw error;
+    }
+  }
+
+  private async publish(variant: VariantName): Promise<void> {
+    const presented = this.setup.certificates[KIND_KEY[PRESENTED_KIND[variant]]];
+    await publish(this.webroot, publicationFor(variant, presented.der, this.setup.certificates.other.der));
+    this.variant = variant;
+  }
+
+  /** Copies `certificate` to the paths Prosody reads for example.com (cert and key both whole). */
+  private async installPresented(certificate: IssuedCertificate): Promise<void> {
+    const host = this.prosodySetup.hosts[0]!;
+    await copyFile(certificate.certPath, `${host.certPath}.tmp`);
+    await copyFile(certificate.keyPath, `${host.keyPath}.tmp`);
+    await rename(`${host.keyPath}.tmp`, host.keyPath);
+    await rename(`${host.certPath}.tmp`, host.certPath);
+    this.presented = certificate;
+  }
+
+  /** Makes Prosody present `certificate` for example.com without restarting it: SIGHUP, then probes until it shows. */
+  private async present(certificate: IssuedCertificate): Promise<void> {
+    if (this.presented === certificate) return;
+    await this.installPresented(certificate);
+    const prosody = this.setup.running.prosody;
+    if (prosody === null) return;
+    reloadProsody(prosody);
+    const targets = (['direct', 'starttls'] as const).map((tls) => ({
+      address: this.setup.addresses.xmpp,
+      port: tls === 'direct' ? PROSODY_PORTS.directTls : PROSODY_PORTS.starttls,
+      tls,
+      domain: EXAMPLE_DOMAIN,
+      timeoutMs: 2000,
+    }));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const shown = await Promise.all(targets.map((target) => probeXmpp(target).then((r) => r.der, () => null)));
+      if (shown.every((der) => der?.equals(certificate.der))) return;
+      if (Date.now() > deadline || prosody.hasExited()) {
+        throw new TestbedError('TESTBED_RELOAD_FAILED', `Prosody did not present ${certificate.name} within 10 s of SIGHUP; see ${prosodyPaths(this.setup.dirs.prosody).log}.`);
+      }
+      await sleep(25);
+    }
+  }
+
+  private async applyVariant(name: VariantName): Promise<void> {
+    await this.present(this.setup.certificates[KIND_KEY[PRESENTED_KIND[name]]]);
+    await this.publish(name);
+  }
+
+  setVariant(name: VariantName): Promise<void> {
+    if (!(VARIANTS as readonly string[]).includes(name)) {
+      return Promise.reject(new TestbedError('TESTBED_BAD_OPTION', `"${String(name)}" is not a variant; choose one of ${VARIANTS.join(', ')}.`));
+    }
+    return this.serialized(async () => {
+      await this.applyVariant(name);
+      this.setup.log(`variant ${name}`);
+    });
+  }
+
+  rotateCertificate(): Promise<IssuedCertificate> {
+    return this.serialized(async () => {
+      const kind = PRESENTED_KIND[this.variant];
+      const fresh = await issueHosting(this.setup.certificates.ca, this.setup.dirs.certs, kind);
+      this.setup.certificates[KIND_KEY[kind]] = fresh;
+      await this.applyVariant(this.variant);
+      this.setup.log(`rotated the ${kind} hosting certificate to ${fresh.name}`);
+      return fresh;
+    });
+  }
+
+  addUser(local: string, domain: string, password: string): Promise<string> {
+    return this.serialized(async () => {
+      const host = domain.toLowerCase();
+      if (!this.prosodySetup.hosts.some((h) => h.domain === host)) {
+        throw new TestbedError('TESTBED_BAD_OPTION', `${domain} is not served by the testbed's Prosody; use ${EXAMPLE_DOMAIN} or ${PROPER_DOMAIN}.`);
+      }
+      const jid = `${local.toLowerCase()}@${host}`;
+      await this.writeUser(jid, password);
+      return jid;
+    });
+  }
+
+  stopProsody(): Promise<void> {
+    return this.serialized(async () => {
+      const prosody = this.setup.running.prosody;
+      if (prosody === null) return;
+      await stopServer(prosody);
+      this.setup.running.prosody = null;
+      await this.setup.saveRecord();
+      await waitUntilFree(prosodySockets(this.setup.addresses.xmpp), 5000);
+    });
+  }
+
+  startProsody(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.setup.running.prosody === null) await this.launchProsody();
+    });
+  }
+
+  get currentVariant(): VariantName {
+    return this.variant;
+  }
+
+  get currentPresented(): IssuedCertificate {
+    return this.presented;
+  }
+
+  get currentUsers(): Record<string, string> {
+    return { ...this.users };
+  }
+
+  get parts(): MachineSetup {
+    return this.setup;
+  }
+}
+
+export function facadeOf(machine: TestbedMachine, startupMs: number, controlSocket: string, stopAll: () => Promise<void>): Testbed {
+  const setup = machine.parts;
+  const certificateSet = (): TestbedCertificateSet => ({
+    ca: setup.certificates.ca,
+    hosting: setup.certificates.hosting,
+    example: setup.certificates.example,
+    proper: setup.certificates.proper,
+    expired: setup.certificates.expired,
+    selfSigned: setup.certificates.selfSigned,
+    other: setup.certificates.other,
+    presented: machine.currentPresented,
+  });
+  let stopping: Promise<void> | null = null;
+  const testbed: Testbed = {
+    runtimeDir: setup.runtimeDir,
+    addresses: setup.addresses,
+    dnsServer: setup.addresses.dns,
+    caPem: setup.certificates.ca.certPem,
+    caPath: setup.certificates.ca.certPath,
+    startupMs,
+    controlSocket,
+    get users() {
+      return machine.currentUsers;
+    },
+    get certificates() {
+      return certificateSet();
+    },
+    get variant() {
+      return machine.currentVariant;
+    },
+    setVariant: (name) => machine.setVariant(name),
+    rotateCertificate: () => machine.rotateCertificate(),
+    addUser: (local, domain, password) => machine.addUser(local, domain, password),
+    webRequests: () => readAccessLog(setup.dirs.nginx),
+    prosodyLog: () => readFile(prosodyPaths(setup.dirs.prosody).log, 'utf8').catch(() => ''),
+    prosodyPid: async () => setup.running.prosody?.pid ?? null,
+    stopProsody: () => machine.stopProsody(),
+    startProsody: () => machine.startProsody(),
+    restartProsody: async () => {
+      await machine.stopProsody();
+      await machine.startProsody();
+    },
+    state: () => ({
+      runtimeDir: setup.runtimeDir,
+      controlSocket,
+      addresses: setup.addresses,
+      dnsServer: setup.addresses.dns,
+      caPem: setup.certificates.ca.certPem,
+      caPath: setup.certificates.ca.certPath,
+      users: machine.currentUsers,
+      variant: machine.currentVariant,
+      certificates: Object.fromEntries(
+        Object.entries(certificateSet()).map(([key, certificate]) => [key, serializeCertificate(certificate)]),
+      ) as TestbedState['certificates'],
+      startupMs,
+    }),
+    stop: () => (stopping ??= machine.serialized(stopAll)),
+  };
+  return testbed;
+}

@@ -1,0 +1,106 @@
+// The testbed's public types and defaults.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IssuedCertificate } from '../support/pki.ts';
+import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
+import type { WebRequest } from './nginx.ts';
+import type { VariantName } from './variants.ts';
+
+export interface TestbedAddresses {
+  /** dnsmasq, `IP:PORT`. */
+  dns: string;
+  /** example.com's HTTPS host. */
+  web: string;
+  /** hosting.example.net and proper.example: Prosody and the hosting HTTPS host. */
+  xmpp: string;
+}
+
+export const DEFAULT_ADDRESSES: TestbedAddresses = { dns: '127.0.0.1:5353', web: '127.0.0.2', xmpp: '127.0.0.3' };
+
+export const DEFAULT_RUNTIME_DIR = join(tmpdir(), 'posh-messenger-testbed');
+
+export const DEFAULT_SCRAM_ITERATIONS = 4096;
+
+/** Test accounts every testbed has (fixtures, not secrets). */
+export const DEFAULT_USERS: Readonly<Record<string, string>> = {
+  [`alice@${EXAMPLE_DOMAIN}`]: 'alice-in-wonderland',
+  [`bob@${EXAMPLE_DOMAIN}`]: 'bob-the-builder',
+  [`carol@${PROPER_DOMAIN}`]: 'carol-of-the-bells',
+};
+
+export interface TestbedOptions {
+  /** Where configuration, certificates, data, logs and PIDs live (default: DEFAULT_RUNTIME_DIR). */
+  runtimeDir?: string;
+  /** Prosody's default_iteration_count for the SCRAM credentials of every account (default 4096). */
+  scramIterations?: number;
+  /** Progress lines (never passwords). */
+  log?: (line: string) => void;
+  /** Other loopback addresses, so that a second testbed can run beside the first. */
+  addresses?: Partial<TestbedAddresses>;
+  /** The variant published at start (default `direct`). */
+  variant?: VariantName;
+  /** PATH-style list of directories to find prosody, dnsmasq, nginx and openssl in. */
+  programPath?: string;
+}
+
+export interface TestbedCertificateSet {
+  ca: IssuedCertificate;
+  hosting: IssuedCertificate;
+  example: IssuedCertificate;
+  proper: IssuedCertificate;
+  expired: IssuedCertificate;
+  selfSigned: IssuedCertificate;
+  other: IssuedCertificate;
+  /** What Prosody presents for example.com now (one of hosting, expired, selfSigned). */
+  presented: IssuedCertificate;
+}
+
+/** What a testbed controller can do; the same in the owning process and over the control socket. */
+export interface TestbedControl {
+  readonly runtimeDir: string;
+  readonly addresses: TestbedAddresses;
+  /** `IP:PORT` of dnsmasq, for createResolver({ server }). */
+  readonly dnsServer: string;
+  readonly caPem: string;
+  readonly caPath: string;
+  /** Bare JID to password. */
+  readonly users: Readonly<Record<string, string>>;
+  readonly certificates: TestbedCertificateSet;
+  readonly variant: VariantName;
+  setVariant(name: VariantName): Promise<void>;
+  /** Issues a fresh certificate of the kind the current variant presents, presents and publishes it. */
+  rotateCertificate(): Promise<IssuedCertificate>;
+  /** Adds an account; returns its bare JID. */
+  addUser(local: string, domain: string, password: string): Promise<string>;
+  webRequests(): Promise<WebRequest[]>;
+  prosodyLog(): Promise<string>;
+  /** null while Prosody is stopped. */
+  prosodyPid(): Promise<number | null>;
+  restartProsody(): Promise<void>;
+  stopProsody(): Promise<void>;
+  startProsody(): Promise<void>;
+}
+
+/** Everything a test needs to know, as plain JSON (what the vitest global setup provides). */
+export interface TestbedState {
+  runtimeDir: string;
+  controlSocket: string;
+  addresses: TestbedAddresses;
+  dnsServer: string;
+  caPem: string;
+  caPath: string;
+  users: Record<string, string>;
+  variant: VariantName;
+  certificates: Record<keyof TestbedCertificateSet, SerializedCertificate>;
+  startupMs: number;
+}
+
+
+export interface Testbed extends TestbedControl {
+  /** How long startTestbed took, in milliseconds. */
+  readonly startupMs: number;
+  readonly controlSocket: string;
+  state(): TestbedState;
+  /** Stops every server and waits until they have exited and their sockets are free. */
+  stop(): Promise<void>;
+}
