@@ -17,6 +17,9 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // One testbed (Prosody, dnsmasq, nginx on loopback) shared by the suites that need it.
+          globalSetup: ['test/testbed/global-setup.ts'],
+          sequence: { groupOrder: 1 },
         },
       },
     ],
