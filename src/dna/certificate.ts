@@ -9,8 +9,10 @@ import {
   AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
+  ExtendedKeyUsage,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
+  id_ce_extKeyUsage,
   id_ce_keyUsage,
   id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
@@ -37,6 +39,8 @@ export interface ParsedCertificate {
   basicConstraintsCa: boolean;
   /** keyUsage bits by name (RFC 5280 4.2.1.3), or null when the extension is absent. */
   keyUsage: string[] | null;
+  /** extendedKeyUsage purposes as OIDs (RFC 5280 4.2.1.12), or null when the extension is absent. */
+  extendedKeyUsage: string[] | null;
   /** subjectKeyIdentifier and the authorityKeyIdentifier's keyIdentifier, as hex (RFC 5280 4.2.1.1-2). */
   subjectKeyId: string | null;
   authorityKeyId: string | null;
@@ -210,6 +214,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
       facts,
       basicConstraintsCa: extensionValue(certificate, id_ce_basicConstraints, BasicConstraints)?.cA ?? false,
       keyUsage: keyUsage ? keyUsage.toJSON() : null,
+      extendedKeyUsage: extensionValue(certificate, id_ce_extKeyUsage, ExtendedKeyUsage)?.map(String) ?? null,
       subjectKeyId: hexOf(extensionValue(certificate, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier)?.buffer),
       authorityKeyId: hexOf(extensionValue(certificate, id_ce_authorityKeyIdentifier, AuthorityKeyIdentifier)?.keyIdentifier?.buffer),
     };

@@ -11,7 +11,7 @@ export const MAX_PATH_LENGTH = 8;
 /** Signature checks one validation may spend: a server cannot make path building take long. */
 export const MAX_SIGNATURE_CHECKS = 64;
 
-export type ChainFailureCode = 'EXPIRED' | 'NOT_YET_VALID' | 'UNTRUSTED' | 'BAD_SIGNATURE' | 'NOT_A_CA' | 'TOO_LONG';
+export type ChainFailureCode = 'EXPIRED' | 'NOT_YET_VALID' | 'UNTRUSTED' | 'BAD_SIGNATURE' | 'NOT_A_CA' | 'TOO_LONG' | 'WRONG_PURPOSE';
 
 export type ChainValidation =
   | { ok: true; path: CertificateFacts[] }
@@ -96,6 +96,20 @@ function validityFailure(cert: ParsedCertificate, role: string, at: Date): Chain
     return { ok: false, code: 'EXPIRED', message: `${role} ${nameOf(cert)} expired on ${cert.facts.notAfter}.` };
   }
   return null;
+}
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const ANY_PURPOSE = '2.5.29.37.0';
+
+/** RFC 5280 4.2.1.12: a leaf whose extendedKeyUsage lists purposes may serve only those; a server needs serverAuth. */
+function purposeFailure(leaf: ParsedCertificate): ChainFailure | null {
+  const purposes = leaf.extendedKeyUsage;
+  if (purposes === null || purposes.includes(SERVER_AUTH) || purposes.includes(ANY_PURPOSE)) return null;
+  return {
+    ok: false,
+    code: 'WRONG_PURPOSE',
+    message: `The server certificate ${nameOf(leaf)} is not issued for TLS servers (its extendedKeyUsage lacks serverAuth).`,
+  };
 }
 
 /** RFC 5280 4.2.1.9 and 4.2.1.3: a CA, allowed to sign certificates. */
@@ -200,7 +214,7 @@ export function validateChain(chain: Uint8Array[], anchors: TrustAnchors, at: Da
   const [leafDer, ...rest] = chain;
   if (!leafDer) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');
   const leaf = parseCertificate(leafDer);
-  const leafFailure = validityFailure(leaf, 'The server certificate', at);
+  const leafFailure = validityFailure(leaf, 'The server certificate', at) ?? purposeFailure(leaf);
   if (leafFailure) return leafFailure;
   if (anchors.includes(leaf.x509.fingerprint256)) return { ok: true, path: [leaf.facts] };
 

@@ -33,6 +33,8 @@ export interface CertificateSpec {
   notAfter?: Date;
   /** Issue a CA certificate (for intermediates). */
   isCa?: boolean;
+  /** extendedKeyUsage purposes in openssl's names; default serverAuth and clientAuth. */
+  extendedKeyUsage?: string[];
 }
 
 export interface CertificateAuthority extends IssuedCertificate {
@@ -64,7 +66,7 @@ function extensionSection(spec: CertificateSpec): string {
     lines.push(
       'basicConstraints = critical, CA:FALSE',
       'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = serverAuth, clientAuth',
+      `extendedKeyUsage = ${(spec.extendedKeyUsage ?? ['serverAuth', 'clientAuth']).join(', ')}`,
     );
   }
   const alt: string[] = [];

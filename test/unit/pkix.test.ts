@@ -91,6 +91,9 @@ beforeAll(async () => {
   keep('notCa', notCa, 'CN=Not A CA');
   keep('underNotCa', await issueWith(join(dir, 'not-a-ca'), notCa, { name: 'under-not-a-ca', commonName: 'under not a ca' }), 'CN=under not a ca');
 
+  keep('clientOnly', await root.issue({ name: 'client-only', commonName: 'client only', dnsNames: ['example.com'], extendedKeyUsage: ['clientAuth'] }), 'CN=client only');
+  keep('anyPurpose', await root.issue({ name: 'any-purpose', commonName: 'any purpose', dnsNames: ['example.com'], extendedKeyUsage: ['anyExtendedKeyUsage'] }), 'CN=any purpose');
+
   keep('selfSigned', await createSelfSigned(join(dir, 'self'), { name: 'self', commonName: 'self', dnsNames: ['example.com'] }), 'CN=self');
 
   const unknown = await createAuthority(join(dir, 'unknown'), { commonName: 'Unknown Root' });
@@ -164,6 +167,8 @@ const rows: Row[] = [
   { rule: 'RFC 5280 6.1.3: an expired intermediate', chain: chainOf('underExpired', 'expiredInt'), expected: { code: 'EXPIRED', message: /^The intermediate certificate CN=Expired Intermediate expired on/ } },
   { rule: 'RFC 5280 4.2.1.9: a leaf signed by a certificate that is not a CA', chain: chainOf('underNotCa', 'notCa'), expected: { code: 'NOT_A_CA', message: /^CN=Not A CA signed CN=under not a ca but is not a certification authority/ } },
   { rule: 'RFC 5280 6.1.3: a signature that does not verify', chain: chainOf('badSignature'), expected: { code: 'BAD_SIGNATURE', message: /^The signature on CN=leaf does not verify with the key of its issuer CN=POSH Messenger Test Root\.$/ } },
+  { rule: 'RFC 5280 4.2.1.12: a leaf whose extendedKeyUsage lacks serverAuth cannot prove a server', chain: chainOf('clientOnly'), expected: { code: 'WRONG_PURPOSE', message: /^The server certificate CN=client only is not issued for TLS servers/ } },
+  { rule: 'RFC 5280 4.2.1.12: anyExtendedKeyUsage allows serving', chain: chainOf('anyPurpose'), expected: path('anyPurpose', 'root') },
   { rule: 'RFC 5280 6.1: a self-signed leaf that is not an anchor is UNTRUSTED', chain: chainOf('selfSigned'), expected: { code: 'UNTRUSTED', message: /^CN=self is self-signed and is not a trusted root\.$/ } },
   { rule: 'RFC 5280 6.1.1: a self-signed leaf configured as an extra anchor is trusted', chain: chainOf('selfSigned'), anchors: 'testAndSelfSigned', expected: path('selfSigned') },
   { rule: 'RFC 5280 6.1: a leaf from an unknown CA is UNTRUSTED', chain: chainOf('underUnknown'), expected: { code: 'UNTRUSTED', message: /^No trusted issuer was found for CN=under unknown \(issued by CN=Unknown Root\)/ } },
