@@ -55,6 +55,8 @@ function chainProblem(failure: ChainFailure, certificate: CertificateFacts): str
       return 'has a certificate in its chain that is not yet valid';
     case 'TOO_LONG':
       return 'comes with a chain that cannot be validated';
+    case 'WRONG_PURPOSE':
+      return 'is not issued for TLS servers (no serverAuth)';
   }
 }
 
