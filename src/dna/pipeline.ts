@@ -6,7 +6,7 @@ import { obtainPoshMaterial, type PoshCache } from './posh/cache.ts';
 import type { TrustAnchors } from './pkix.ts';
 import { resolveSrv } from './srv.ts';
 import type { StepRecorder } from './steps.ts';
-import type { CertificateFacts, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from './types.ts';
+import type { CertificateFacts, ConnectCandidate, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from './types.ts';
 import { decideVerdict } from './verdict.ts';
 
 export interface DelegationOptions {
@@ -21,6 +21,8 @@ export interface DelegationOptions {
   now?: () => Date;
   recorder: StepRecorder;
   signal?: AbortSignal | undefined;
+  /** An account's manual host and port: no SRV lookup, these are the candidates (POSH still runs). */
+  manualCandidates?: readonly ConnectCandidate[] | undefined;
 }
 
 export interface Delegation {
@@ -58,9 +60,12 @@ function poshMaterial(domain: string, service: ServiceName, options: DelegationO
 
 /** Starts the SRV lookup and the POSH retrieval together and returns when both have settled. */
 export async function resolveDelegation(domain: string, service: ServiceName, options: DelegationOptions): Promise<Delegation> {
-  const { recorder } = options;
+  const { recorder, manualCandidates } = options;
+  const lookUpSrv = async (): Promise<SrvResult> =>
+    manualCandidates ? { records: [], candidates: [...manualCandidates], error: null } : resolveSrv(domain, service, options.resolver, options.random);
+  const srvLabel = manualCandidates ? `Manual host ${manualCandidates.map((c) => `${c.host}:${c.port}`).join(', ')} (no SRV lookup)` : `SRV ${domain}`;
   const [srv, posh] = await Promise.all([
-    recorder.time('srv', `SRV ${domain}`, () => resolveSrv(domain, service, options.resolver, options.random), (result) => ({
+    recorder.time('srv', srvLabel, lookUpSrv, (result) => ({
       ok: result.candidates.length > 0,
       detail: result.error ? result.error.code : `${result.records.length} record(s)`,
     })),

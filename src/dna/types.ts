@@ -59,8 +59,11 @@ export interface ConnectCandidate {
   host: string;
   port: number;
   tls: TlsMode;
-  /** `srv` when it came from a record, `fallback` when no records existed (RFC 6120 3.2.2). */
-  source: 'srv' | 'fallback';
+  /**
+   * `srv` when it came from a record, `fallback` when no records existed (RFC 6120 3.2.2),
+   * `manual` when the account names its host and port (no SRV lookup at all).
+   */
+  source: 'srv' | 'fallback' | 'manual';
 }
 
 export interface SrvResult {

@@ -7,13 +7,78 @@ declare module '@xmpp/client-core' {
     constructor(options: { service: string; domain: string; lang?: string; timeout?: number });
     transports: unknown[];
     status: string;
-    jid: { toString(): string } | null;
+    jid: { toString(): string; bare(): { toString(): string } } | null;
+    options: { service: string; domain: string; lang?: string; timeout?: number };
+    timeout: number;
+    socket: unknown;
+    /** Internal to xmpp.js: the transport class whose prototype sends, frames and parses. */
+    Transport: unknown;
+    Socket: unknown;
+    Parser: unknown;
     start(): Promise<unknown>;
     stop(): Promise<unknown>;
     disconnect(timeout?: number): Promise<unknown>;
     send(element: Element): Promise<void>;
+    sendMany(elements: Element[]): Promise<void>;
     restart(): Promise<void>;
+    connect(service: string): Promise<unknown>;
+    open(options: { domain: string; lang?: string }): Promise<unknown>;
+    isSecure(): boolean;
+    /** Internal to xmpp.js: subscribes the connection to a socket's data, close and error events. */
+    _attachSocket(socket: unknown): void;
+    _detachSocket(): void;
+    _status(status: string, ...args: unknown[]): void;
+    _ready(resumed?: boolean): void;
+    hook(event: 'close', handler: () => Promise<void>): void;
   }
+  export function xml(name: string, attrs?: Record<string, string | number | undefined> | null, ...children: unknown[]): Element;
+}
+
+declare module '@xmpp/connection-tcp' {
+  import { Client } from '@xmpp/client-core';
+
+  /** The TCP framing of an XMPP stream (header, footer, sendMany). */
+  export default class ConnectionTCP extends Client {}
+}
+
+declare module '@xmpp/iq/callee.js' {
+  import type { Client } from '@xmpp/client-core';
+  import type { Middleware, IncomingContext } from '@xmpp/middleware';
+  import type { Element } from '@xmpp/xml';
+
+  export type IqHandler = (context: IncomingContext & { element: Element }, next: () => unknown) => unknown;
+  export interface IqCallee {
+    get(ns: string, name: string, handler: IqHandler): void;
+    set(ns: string, name: string, handler: IqHandler): void;
+  }
+  export default function iqCallee(dependencies: { entity: Client; middleware: Middleware }): IqCallee;
+}
+
+declare module '@xmpp/stream-management' {
+  import { EventEmitter } from 'node:events';
+  import type { Client } from '@xmpp/client-core';
+  import type { Middleware } from '@xmpp/middleware';
+  import type { StreamFeatures } from '@xmpp/stream-features';
+
+  export const NS: string;
+  export interface StreamManagement extends EventEmitter {
+    enabled: boolean;
+    id: string;
+    outbound: number;
+    inbound: number;
+    outbound_q: Array<{ stanza: import('@xmpp/xml').Element; stamp: string }>;
+    timeout: number;
+    requestAckInterval: number;
+  }
+  export default function streamManagement(dependencies: {
+    streamFeatures: StreamFeatures;
+    entity: Client;
+    middleware: Middleware;
+  }): StreamManagement;
+}
+
+declare module '@xmpp/id' {
+  export default function id(): string;
 }
 
 declare module '@xmpp/tcp' {
@@ -25,9 +90,24 @@ declare module '@xmpp/tcp' {
 declare module '@xmpp/middleware' {
   import type { Client } from '@xmpp/client-core';
 
+  import type { Element } from '@xmpp/xml';
+
+  /** What a middleware handler sees of one stanza or nonza. */
+  export interface IncomingContext {
+    stanza: Element;
+    entity: Client;
+    name: string;
+    id: string;
+    type: string;
+    from: { toString(): string; bare(): { toString(): string }; resource: string } | null;
+    to: { toString(): string } | null;
+    local: string;
+    domain: string;
+    resource: string;
+  }
   export interface Middleware {
-    use(handler: (context: unknown, next: () => Promise<unknown>) => unknown): unknown;
-    filter(handler: (context: unknown, next: () => Promise<unknown>) => unknown): unknown;
+    use(handler: (context: IncomingContext, next: () => Promise<unknown>) => unknown): unknown;
+    filter(handler: (context: IncomingContext, next: () => Promise<unknown>) => unknown): unknown;
   }
   export default function middleware(dependencies: { entity: Client }): Middleware;
 }
