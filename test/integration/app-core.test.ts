@@ -1,0 +1,127 @@
+// The app core through call(), as every shell drives it, against the testbed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallError, type AccountSummary, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
+import { createAppCore } from '../../src/app/core.ts';
+import { memoryStorage } from '../../src/app/storage.ts';
+import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
+import type { TestbedControl } from '../testbed/index.ts';
+import { useTestbed } from '../testbed/use-testbed.ts';
+
+let testbed: TestbedControl;
+let release: () => Promise<void>;
+beforeAll(async () => ({ testbed, release } = await useTestbed()));
+afterAll(async () => release());
+
+const failure = async (promise: Promise<unknown>): Promise<CallError> => {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(CallError);
+  return error as CallError;
+};
+
+describe('calls are validated and fail with a code and a sentence', () => {
+  const core = createAppCore({ storage: memoryStorage() });
+  afterAll(() => core.dispose());
+
+  it.each([
+    ['an unknown call is BAD_CALL', 'accounts.explode', [], 'BAD_CALL'],
+    ['a JID without a local part is BAD_ARGUMENT', 'accounts.add', [{ jid: 'example.com', password: 'x', rememberPassword: false }], 'BAD_ARGUMENT'],
+    ['an empty password is BAD_ARGUMENT', 'accounts.add', [{ jid: 'a@example.com', password: '', rememberPassword: false }], 'BAD_ARGUMENT'],
+    ['a resolver that is not IP[:PORT] is BAD_ARGUMENT', 'accounts.add', [{ jid: 'a@example.com', password: 'x', rememberPassword: false, settings: { resolver: 'dns.example' } }], 'BAD_ARGUMENT'],
+    ['an unknown account is UNKNOWN_ACCOUNT', 'session.connect', [{ accountId: 'acct-000000000000' }], 'UNKNOWN_ACCOUNT'],
+    ['an empty message is BAD_ARGUMENT', 'chat.send', [{ accountId: 'acct-1', to: 'bob@example.com', body: '' }], 'BAD_ARGUMENT'],
+    ['the demo without a demo controller is DEMO_UNAVAILABLE', 'demo.start', [], 'DEMO_UNAVAILABLE'],
+  ])('%s', async (_rule, name, args, code) => {
+    const error = await failure(core.call(name, args));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(/\w.*[.)]$/);
+  });
+
+  it('a second account with the same JID is ACCOUNT_EXISTS', async () => {
+    await core.call('accounts.add', [{ jid: 'dup@example.com', password: 'x', rememberPassword: false }]);
+    expect((await failure(core.call('accounts.add', [{ jid: 'Dup@Example.COM', password: 'y', rememberPassword: false }]))).code).toBe('ACCOUNT_EXISTS');
+  });
+});
+
+describe('passwords', () => {
+  it('connecting without a password, none typed and none remembered, is NEEDS_PASSWORD', async () => {
+    const storage = memoryStorage();
+    const first = createAppCore({ storage });
+    const account = (await first.call('accounts.add', [{ jid: 'alice@example.com', password: 'secret-1', rememberPassword: false }])) as AccountSummary;
+    expect(account.hasStoredPassword).toBe(false);
+    await first.dispose();
+    // A new run of the app: the password typed last time was not kept.
+    const second = createAppCore({ storage });
+    const error = await failure(second.call('session.connect', [{ accountId: account.id }]));
+    expect(error.code).toBe('NEEDS_PASSWORD');
+    expect(error.message).toContain('alice@example.com');
+    await second.dispose();
+  });
+
+  it('a remembered password is kept in the SecretStore and forgotten when remembering is turned off', async () => {
+    const storage = memoryStorage();
+    const core = createAppCore({ storage });
+    const account = (await core.call('accounts.add', [{ jid: 'bob@example.com', password: 'secret-2', rememberPassword: true }])) as AccountSummary;
+    expect(account.hasStoredPassword).toBe(true);
+    expect(storage.secrets.get(account.id)).toBe('secret-2');
+    const updated = (await core.call('accounts.update', [{ accountId: account.id, rememberPassword: false }])) as AccountSummary;
+    expect(updated.hasStoredPassword).toBe(false);
+    expect(storage.secrets.get(account.id)).toBeNull();
+    await core.call('accounts.remove', [{ accountId: account.id }]);
+    expect(await core.call('accounts.list', [])).toEqual([]);
+    await core.dispose();
+  });
+});
+
+describe('a login through the core', () => {
+  it('emits attempt, live steps in order, the report, then online; the snapshot rebuilds the same', async () => {
+    const { core, events, waitFor } = recordedCore();
+    const account = await addTestbedAccount(core, testbed, 'alice@example.com');
+    const online = waitFor('connection.state', (payload) => payload.accountId === account.id && payload.state === 'online');
+    await core.call('session.connect', [{ accountId: account.id }]);
+    await online;
+
+    const names = events.map((event) => event.event).filter((name) => name.startsWith('connection.'));
+    expect(names[0]).toBe('connection.attempt');
+    expect(names.indexOf('connection.report')).toBeGreaterThan(names.indexOf('connection.step'));
+    const states = events.filter((event) => event.event === 'connection.state').map((event) => (event.payload as { state: string }).state);
+    expect(states).toEqual(['connecting', 'online']);
+    const ended = events
+      .filter((event) => event.event === 'connection.step' && (event.payload as { event: { phase: string } }).event.phase === 'end')
+      .map((event) => (event.payload as { event: { step: { name: string } } }).event.step.name);
+    // The timeline a user sees: SRV and POSH together, then TCP, TLS, the verdict, SASL and binding.
+    expect(new Set(ended.slice(0, 2))).toEqual(new Set(['srv', 'posh']));
+    expect(ended.slice(2).filter((name) => name !== 'dns')).toEqual(['tcp', 'tls', 'verify', 'auth', 'bind']);
+    const report = (events.find((event) => event.event === 'connection.report')?.payload as { report: DelegationReport }).report;
+    expect(report.verdict.code).toBe('OK_POSH');
+
+    const snapshot = (await core.call('session.snapshot', [{ accountId: account.id }])) as SessionSnapshot;
+    expect(snapshot.account.state).toBe('online');
+    expect(snapshot.attempt?.report?.verdict.code).toBe('OK_POSH');
+    expect(snapshot.steps.filter((step) => step.phase === 'end').map((step) => step.step.name)).toEqual(
+      events.filter((event) => event.event === 'connection.step' && (event.payload as { event: { phase: string } }).event.phase === 'end').map((event) => (event.payload as { event: { step: { name: string } } }).event.step.name),
+    );
+    expect(snapshot.problem).toBeNull();
+
+    await core.call('session.disconnect', [{ accountId: account.id }]);
+    expect(((await core.call('session.snapshot', [{ accountId: account.id }])) as SessionSnapshot).account.state).toBe('offline');
+    await core.dispose();
+  });
+});
+
+describe('domain.check', () => {
+  it('checks a delegation without logging in and streams its steps under the checkId', async () => {
+    const { core, events } = recordedCore();
+    const report = (await core.call('domain.check', [
+      { checkId: 'check-1', domain: 'Example.COM', service: 'xmpp-client', resolver: testbed.dnsServer, extraAnchorsPem: testbed.caPem },
+    ])) as DelegationReport;
+    expect(report.domain).toBe('example.com');
+    expect(report.verdict.code).toBe('OK_POSH');
+    const steps = events.filter((event) => event.event === 'domainCheck.step');
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.every((event) => (event.payload as { checkId: string }).checkId === 'check-1')).toBe(true);
+    await core.dispose();
+  });
+});
