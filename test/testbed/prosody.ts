@@ -37,6 +37,8 @@ export const prosodyPaths = (dir: string) => ({
 const MODULES = [
   'roster', 'saslauth', 'tls', 'disco', 'carbons', 'mam', 'smacks', 'ping', 'time', 'version',
   'private', 'blocklist', 'vcard',
+  // offline keeps messages for an account with no session (a client reconnecting after a restart).
+  'offline',
   // posix writes the pidfile and turns SIGHUP into a configuration (and certificate) reload.
   'posix',
 ];
