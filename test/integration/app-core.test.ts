@@ -1,6 +1,6 @@
 // The app core through call(), as every shell drives it, against the testbed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallError, type AccountSummary, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
+import { CallError, type AccountSummary, type ChatMessage, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
 import { createAppCore } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
 import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
@@ -123,5 +123,91 @@ describe('domain.check', () => {
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.every((event) => (event.payload as { checkId: string }).checkId === 'check-1')).toBe(true);
     await core.dispose();
+  });
+});
+
+describe('chat through two cores', () => {
+  it('alice and bob exchange messages both ways; a message written offline is sent once online; history comes local, then from the archive', async () => {
+    const [aliceJid, bobJid] = await Promise.all([
+      testbed.addUser(`alice-${Date.now().toString(36)}`, 'example.com', 'alice-core-pw'),
+      testbed.addUser(`bob-${Date.now().toString(36)}`, 'example.com', 'bob-core-pw'),
+    ]);
+    const alice = recordedCore();
+    const bob = recordedCore();
+    const aliceAccount = await addTestbedAccount(alice.core, testbed, aliceJid);
+    const bobAccount = await addTestbedAccount(bob.core, testbed, bobJid);
+    try {
+      // Written before alice is connected: queued, then sent once she is online.
+      const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written offline' }])) as ChatMessage;
+      expect(queued.state).toBe('sending');
+      await bob.core.call('session.connect', [{ accountId: bobAccount.id }]);
+      const arrived = bob.waitFor('message', ({ message }) => message.body === 'written offline');
+      const delivered = alice.waitFor('message.state', ({ id, state }) => id === queued.id && state === 'delivered');
+      await alice.core.call('session.connect', [{ accountId: aliceAccount.id }]);
+      expect((await arrived).message).toMatchObject({ accountId: bobAccount.id, peer: aliceJid, direction: 'in', state: 'received', source: 'live' });
+      await delivered;
+
+      const reply = alice.waitFor('message', ({ message }) => message.body === 'got it');
+      await bob.core.call('chat.send', [{ accountId: bobAccount.id, to: aliceJid, body: 'got it' }]);
+      expect((await reply).message).toMatchObject({ peer: bobJid, direction: 'in' });
+
+      const local = (await alice.core.call('chat.history', [{ accountId: aliceAccount.id, peer: bobJid }])) as { messages: ChatMessage[]; complete: boolean };
+      expect(local.messages.map((message) => [message.direction, message.body])).toEqual([
+        ['out', 'written offline'],
+        ['in', 'got it'],
+      ]);
+
+      // A fresh core for alice knows nothing locally: history comes from the server archive.
+      const again = recordedCore();
+      const againAccount = await addTestbedAccount(again.core, testbed, aliceJid);
+      await again.core.call('session.connect', [{ accountId: againAccount.id }]);
+      const archived = (await again.core.call('chat.history', [{ accountId: againAccount.id, peer: bobJid, max: 10 }])) as { messages: ChatMessage[]; complete: boolean };
+      expect(archived.messages.map((message) => [message.direction, message.body, message.source])).toEqual([
+        ['out', 'written offline', 'archive'],
+        ['in', 'got it', 'archive'],
+      ]);
+      expect(archived.complete).toBe(true);
+      await again.core.dispose();
+    } finally {
+      await Promise.all([alice.core.dispose(), bob.core.dispose()]);
+    }
+  });
+
+  it('roster calls need a connection; a subscription request reaches the other core as an event; unread counts until marked read', async () => {
+    const [oneJid, twoJid] = await Promise.all([
+      testbed.addUser(`one-${Date.now().toString(36)}`, 'example.com', 'one-core-pw'),
+      testbed.addUser(`two-${Date.now().toString(36)}`, 'example.com', 'two-core-pw'),
+    ]);
+    const one = recordedCore();
+    const two = recordedCore();
+    const oneAccount = await addTestbedAccount(one.core, testbed, oneJid);
+    const twoAccount = await addTestbedAccount(two.core, testbed, twoJid);
+    try {
+      expect((await failure(one.core.call('roster.add', [{ accountId: oneAccount.id, jid: twoJid }]))).code).toBe('NOT_CONNECTED');
+      await Promise.all([one.core.call('session.connect', [{ accountId: oneAccount.id }]), two.core.call('session.connect', [{ accountId: twoAccount.id }])]);
+      const request = two.waitFor('subscription.request', ({ from }) => from === oneJid);
+      const listed = one.waitFor('roster', ({ contacts }) => contacts.some((contact) => contact.jid === twoJid && contact.name === 'Two'));
+      await one.core.call('roster.add', [{ accountId: oneAccount.id, jid: twoJid, name: 'Two' }]);
+      await listed;
+      await request;
+      expect(((await two.core.call('session.snapshot', [{ accountId: twoAccount.id }])) as SessionSnapshot).subscriptionRequests).toEqual([oneJid]);
+      const approved = one.waitFor('roster', ({ contacts }) => contacts.some((contact) => contact.jid === twoJid && contact.subscription === 'to'));
+      await two.core.call('subscription.answer', [{ accountId: twoAccount.id, jid: oneJid, approve: true }]);
+      await approved;
+      expect(((await two.core.call('session.snapshot', [{ accountId: twoAccount.id }])) as SessionSnapshot).subscriptionRequests).toEqual([]);
+      // A message from a contact counts as unread on the contact until it is marked read.
+      const unread = one.waitFor('roster', ({ contacts }) => contacts.some((contact) => contact.jid === twoJid && contact.unread === 1));
+      await two.core.call('chat.send', [{ accountId: twoAccount.id, to: oneJid, body: 'hi one' }]);
+      await unread;
+      const read = one.waitFor('roster', ({ contacts }) => contacts.some((contact) => contact.jid === twoJid && contact.unread === 0));
+      await one.core.call('chat.markRead', [{ accountId: oneAccount.id, peer: twoJid }]);
+      await read;
+
+      const own = one.waitFor('presence.own');
+      await one.core.call('presence.set', [{ accountId: oneAccount.id, show: 'dnd', status: 'focus' }]);
+      expect((await own).presence).toEqual({ show: 'dnd', status: 'focus' });
+    } finally {
+      await Promise.all([one.core.dispose(), two.core.dispose()]);
+    }
   });
 });
