@@ -1,0 +1,185 @@
+// The browser shell's server: the built renderer over HTTP and the IPC contract over one WebSocket,
+// on 127.0.0.1 only. Pages reach the contract only with this launch's random token (handed to the
+// page in the URL fragment, which never reaches a server log), from our own Origin and Host (a DNS
+// rebinding page has the wrong Host; another site has the wrong Origin).
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, realpath } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { isCallName, type AppCore, type AppEvent, type CallFailure } from '../app/contract.ts';
+import { API_PATH, MAX_MESSAGE_BYTES, parseClientMessage, SUBPROTOCOL, TOKEN_PREFIX, type ServerMessage } from './protocol.ts';
+import { contentTypeOf, resolveStaticPath, securityHeaders } from './static.ts';
+
+export interface WebShellOptions {
+  core: AppCore;
+  /** The built renderer (out/renderer). */
+  rendererDir: string;
+  /** 0 (the default): a free port chosen by the system. */
+  port?: number;
+  /** Events every newly connected page is told first (a store recovered at start-up). */
+  startupEvents?: () => readonly AppEvent[];
+  /** Lines about the server's life; never the token. */
+  log?: (line: string) => void;
+}
+
+export interface WebShell {
+  /** The address to open, with the token in the fragment. */
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  /** Pages connected now. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+function refuse(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+  response.end(`${text}\n`);
+}
+
+function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, reason: string): void {
+  const text = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+/** The offered subprotocols of a WebSocket handshake. */
+const offeredProtocols = (request: IncomingMessage): string[] =>
+  (request.headers['sec-websocket-protocol'] ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
+
+function tokenMatches(offered: readonly string[], token: string): boolean {
+  const expected = Buffer.from(`${TOKEN_PREFIX}${token}`);
+  return offered.some((candidate) => {
+    const given = Buffer.from(candidate);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+const failureOf = (error: unknown): CallFailure => {
+  if (typeof error === 'object' && error !== null && typeof (error as CallFailure).code === 'string') {
+    return { code: (error as CallFailure).code, message: String((error as CallFailure).message) };
+  }
+  return { code: 'INTERNAL', message: 'Something went wrong inside the app.' };
+};
+
+export async function startWebShell(options: WebShellOptions): Promise<WebShell> {
+  const { core, log = () => undefined } = options;
+  const token = randomBytes(32).toString('hex');
+  const rendererRoot = await realpath(options.rendererDir);
+  let origin = '';
+  let host = '';
+
+  async function serveFile(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const pathname = URL.parse(request.url ?? '/', origin)?.pathname ?? '/';
+    const resolved = await resolveStaticPath(rendererRoot, pathname);
+    if (resolved === null) {
+      refuse(response, 404, 'Not found.');
+      return;
+    }
+    const body = await readFile(resolved);
+    response.writeHead(200, {
+      'Content-Type': contentTypeOf(resolved),
+      'Content-Length': String(body.length),
+      ...securityHeaders({ connectSrc: origin.replace(/^http:/, 'ws:'), sandbox: true }),
+    });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  }
+
+  const server = createServer((request, response) => {
+    if (request.headers.host !== host) {
+      refuse(response, 403, 'This server answers only to its own address.');
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      refuse(response, 405, 'Only GET and HEAD.', { Allow: 'GET, HEAD' });
+      return;
+    }
+    serveFile(request, response).catch(() => {
+      if (!response.headersSent) refuse(response, 500, 'The file could not be read.');
+      else response.destroy();
+    });
+  });
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // The token is offered as a subprotocol; the answer names only ours, never the token.
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== API_PATH) return refuseUpgrade(socket, 404, 'Not found.');
+    if (request.headers.host !== host) return refuseUpgrade(socket, 403, 'This server answers only to its own address.');
+    if (request.headers.origin !== origin) return refuseUpgrade(socket, 403, 'Only the app\'s own page may connect.');
+    const offered = offeredProtocols(request);
+    if (!offered.includes(SUBPROTOCOL) || !tokenMatches(offered, token)) {
+      return refuseUpgrade(socket, 401, 'A valid token is required.');
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => serveConnection(ws));
+  });
+
+  function serveConnection(ws: WebSocket): void {
+    const send = (message: ServerMessage): void => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+    };
+    for (const event of options.startupEvents?.() ?? []) send({ type: 'event', ...event });
+    const unsubscribe = core.subscribe((event) => send({ type: 'event', ...event }));
+    ws.on('close', unsubscribe);
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        send({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'Messages are JSON text.' } });
+        return;
+      }
+      let call;
+      try {
+        call = parseClientMessage(data.toString());
+      } catch (error) {
+        send({ type: 'error', error: failureOf(error) });
+        return;
+      }
+      const { id, name, args } = call;
+      // Unknown calls stop here; the core validates the arguments of known ones.
+      if (!isCallName(name)) {
+        send({ type: 'result', id, ok: false, error: { code: 'BAD_CALL', message: `There is no call named ${JSON.stringify(name.slice(0, 80))}.` } });
+        return;
+      }
+      core.call(name, args).then(
+        (value) => send({ type: 'result', id, ok: true, value: value ?? null }),
+        (error: unknown) => send({ type: 'result', id, ok: false, error: failureOf(error) }),
+      );
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  host = `127.0.0.1:${port}`;
+  origin = `http://${host}`;
+  log(`browser shell listening on ${origin}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
+    connections: () => sockets.clients.size,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.terminate();
+        sockets.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
