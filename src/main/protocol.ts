@@ -1,0 +1,15 @@
+// Serves the built renderer under app://posh-messenger/ with the CSP and security headers as real
+// response headers (a file:// page could carry only the meta CSP).
+import { readFile } from 'node:fs/promises';
+import { contentTypeOf, resolveStaticPath, securityHeaders } from '../web/static.ts';
+import { APP_HOST } from './channels.ts';
+
+export async function serveAppFile(rendererRoot: string, url: string): Promise<Response> {
+  const parsed = URL.parse(url);
+  const path = parsed?.host === APP_HOST ? await resolveStaticPath(rendererRoot, parsed.pathname) : null;
+  if (path === null) return new Response('Not found.', { status: 404, headers: { 'Content-Type': 'text/plain' } });
+  return new Response(await readFile(path), {
+    status: 200,
+    headers: { 'Content-Type': contentTypeOf(path), ...securityHeaders({ connectSrc: "'none'", sandbox: false }) },
+  });
+}
