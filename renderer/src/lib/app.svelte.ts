@@ -1,0 +1,138 @@
+// The renderer's state: what the app core reports, kept current by its events. Components read it
+// and call the core through `api`; nothing here talks to the network itself.
+import type {
+  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi,
+} from '../../../src/app/contract.ts';
+import { DomainCheckState } from './domain-check.svelte.ts';
+import { failureOf } from './failure.ts';
+import { SessionState } from './session.svelte.ts';
+
+export type View = 'account' | 'chat' | 'check';
+
+export interface Notice {
+  id: number;
+  kind: 'recovered' | 'error';
+  text: string;
+}
+
+export class AppState {
+  readonly api: RendererApi;
+  info = $state.raw<AppInfo | null>(null);
+  settings = $state.raw<AppSettings | null>(null);
+  accounts = $state.raw<AccountSummary[]>([]);
+  selectedId = $state<string | null>(null);
+  /** The account form is open even though accounts exist. */
+  addingAccount = $state(false);
+  view = $state<View>('account');
+  notices = $state.raw<Notice[]>([]);
+  demo = $state.raw<DemoStatus | null>(null);
+  /** The shell went away (browser shell): every call would fail. */
+  lost = $state(false);
+  readonly domainCheck: DomainCheckState;
+  // Not reactive: each SessionState is reactive inside; the map only finds them.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #sessions = new Map<string, SessionState>();
+  #nextNotice = 1;
+
+  constructor(api: RendererApi) {
+    this.api = api;
+    this.domainCheck = new DomainCheckState(api);
+    this.#subscribe();
+  }
+
+  get selected(): AccountSummary | null {
+    return this.accounts.find((account) => account.id === this.selectedId) ?? null;
+  }
+
+  session(accountId: string): SessionState {
+    let session = this.#sessions.get(accountId);
+    if (!session) {
+      const account = this.accounts.find((candidate) => candidate.id === accountId);
+      session = new SessionState(account ?? { id: accountId, state: 'offline' } as AccountSummary);
+      this.#sessions.set(accountId, session);
+    }
+    return session;
+  }
+
+  async load(): Promise<void> {
+    const [info, settings, accounts] = await Promise.all([
+      this.api.call('app.info'),
+      this.api.call('settings.get'),
+      this.api.call('accounts.list'),
+    ]);
+    this.info = info;
+    this.settings = settings;
+    this.accounts = accounts;
+    this.selectedId = accounts[0]?.id ?? null;
+    await Promise.all(accounts.map((account) => this.refreshSession(account.id)));
+  }
+
+  async refreshSession(accountId: string): Promise<void> {
+    const snapshot = await this.api.call('session.snapshot', { accountId });
+    this.session(accountId).applySnapshot(snapshot);
+  }
+
+  notify(kind: Notice['kind'], text: string): void {
+    this.notices = [...this.notices, { id: this.#nextNotice++, kind, text }];
+  }
+
+  dismiss(id: number): void {
+    this.notices = this.notices.filter((notice) => notice.id !== id);
+  }
+
+  /** Runs a call; a failure becomes the returned CallFailure instead of a rejection. */
+  async attempt<T>(work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
+    try {
+      return { ok: true, value: await work() };
+    } catch (error) {
+      return { ok: false, failure: failureOf(error) };
+    }
+  }
+
+  #upsertAccount(account: AccountSummary): void {
+    const exists = this.accounts.some((candidate) => candidate.id === account.id);
+    this.accounts = exists
+      ? this.accounts.map((candidate) => (candidate.id === account.id ? account : candidate))
+      : [...this.accounts, account];
+    this.session(account.id).state = account.state;
+    this.selectedId ??= account.id;
+  }
+
+  #subscribe(): void {
+    const on = <E extends keyof EventPayloads>(event: E, listener: (payload: EventPayloads[E]) => void): void => {
+      this.api.on(event, listener);
+    };
+    on('account.updated', (account) => this.#upsertAccount(account));
+    on('account.removed', ({ accountId }) => {
+      this.accounts = this.accounts.filter((account) => account.id !== accountId);
+      this.#sessions.delete(accountId);
+      if (this.selectedId === accountId) this.selectedId = this.accounts[0]?.id ?? null;
+    });
+    on('connection.attempt', (attempt) => this.session(attempt.accountId).beginAttempt(attempt));
+    on('connection.step', ({ accountId, attemptId, event }) => this.session(accountId).applyStep(attemptId, event));
+    on('connection.report', ({ accountId, attemptId, report }) => this.session(accountId).applyReport(attemptId, report));
+    on('connection.state', ({ accountId, state, problem, retryInMs }) => {
+      const session = this.session(accountId);
+      session.state = state;
+      session.problem = problem;
+      session.retryInMs = retryInMs;
+      this.accounts = this.accounts.map((account) => (account.id === accountId ? { ...account, state } : account));
+    });
+    on('roster', ({ accountId, contacts }) => {
+      this.session(accountId).roster = contacts;
+    });
+    on('presence.own', ({ accountId, presence }) => {
+      this.session(accountId).ownPresence = presence;
+    });
+    on('subscription.request', ({ accountId, from }) => this.session(accountId).addSubscriptionRequest(from));
+    on('message', ({ accountId, message }) => this.session(accountId).conversation(message.peer).add(message));
+    on('message.state', ({ accountId, peer, id, state, error }) => this.session(accountId).conversation(peer).setState(id, state, error));
+    on('domainCheck.step', ({ checkId, event }) => this.domainCheck.applyStep(checkId, event));
+    on('demo.status', (status) => {
+      this.demo = status;
+    });
+    on('store.recovered', ({ store, backupPath, message }) => {
+      this.notify('recovered', `${message} The damaged ${store} file was kept as ${backupPath}.`);
+    });
+  }
+}

@@ -1,0 +1,45 @@
+// Words and numbers as the UI shows them. Pure: unit-tested from test/unit.
+
+/** A duration in milliseconds: one decimal under 10 ms, whole milliseconds under 10 s, else seconds. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A countdown in seconds as its two largest units, e.g. `23 h 59 min`; `expired` below zero. */
+export function formatCountdown(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '–';
+  if (seconds <= 0) return 'expired';
+  const units: Array<[number, string]> = [[86_400, 'd'], [3_600, 'h'], [60, 'min'], [1, 's']];
+  const parts: string[] = [];
+  let rest = Math.floor(seconds);
+  for (const [size, unit] of units) {
+    if (rest >= size && parts.length < 2) {
+      parts.push(`${Math.floor(rest / size)} ${unit}`);
+      rest %= size;
+    } else if (parts.length > 0) {
+      break;
+    }
+  }
+  return parts.length > 0 ? parts.join(' ') : 'less than 1 s';
+}
+
+/** An ISO time as a local date and time a person reads, with the ISO form kept for machines. */
+export function formatDateTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function formatClock(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/** Groups a base64 fingerprint so that a person can compare it by eye. */
+export function groupFingerprint(value: string): string {
+  return value.replace(/(.{4})(?=.)/g, '$1 ');
+}

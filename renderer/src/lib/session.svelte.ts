@@ -1,0 +1,79 @@
+// What the renderer knows about one account's session: the connection attempt with its live steps
+// and report, the roster, presence, subscription requests and conversations.
+import type {
+  AccountSummary, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot,
+} from '../../../src/app/contract.ts';
+import type { StepEvent } from '../../../src/dna/types.ts';
+import { Conversation } from './conversation.svelte.ts';
+import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
+
+export class SessionState {
+  readonly accountId: string;
+  state = $state<ConnectionState>('offline');
+  problem = $state.raw<{ code: string; message: string } | null>(null);
+  retryInMs = $state<number | null>(null);
+  attempt = $state.raw<ConnectionAttempt | null>(null);
+  steps = $state.raw<LiveStep[]>([]);
+  report = $state.raw<DelegationReport | null>(null);
+  roster = $state.raw<RosterContact[]>([]);
+  ownPresence = $state.raw<OwnPresence>({ show: 'online', status: '' });
+  subscriptionRequests = $state.raw<string[]>([]);
+  /** The peer whose conversation is open. */
+  openPeer = $state<string | null>(null);
+  // Not reactive: each Conversation is reactive inside; the map only finds them.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #conversations = new Map<string, Conversation>();
+
+  constructor(account: AccountSummary) {
+    this.accountId = account.id;
+    this.state = account.state;
+  }
+
+  applySnapshot(snapshot: SessionSnapshot): void {
+    this.state = snapshot.account.state;
+    this.problem = snapshot.problem;
+    this.attempt = snapshot.attempt;
+    this.report = snapshot.attempt?.report ?? null;
+    this.steps = this.report ? stepsFromEvents(this.report.steps.map((step) => ({ phase: 'end', step }))) : stepsFromEvents(snapshot.steps);
+    this.roster = snapshot.roster;
+    this.ownPresence = snapshot.ownPresence;
+    this.subscriptionRequests = snapshot.subscriptionRequests;
+  }
+
+  beginAttempt(attempt: ConnectionAttempt): void {
+    this.attempt = attempt;
+    this.report = attempt.report;
+    this.steps = [];
+  }
+
+  applyStep(attemptId: string, event: StepEvent): void {
+    if (this.attempt && this.attempt.attemptId !== attemptId) return;
+    this.steps = applyStepEvent(this.steps, event);
+  }
+
+  applyReport(attemptId: string, report: DelegationReport): void {
+    if (this.attempt && this.attempt.attemptId !== attemptId) return;
+    this.report = report;
+    // The report's steps are the complete record; live events may have missed none or some.
+    let steps = this.steps;
+    for (const step of report.steps) steps = applyStepEvent(steps, { phase: 'end', step });
+    this.steps = steps;
+  }
+
+  addSubscriptionRequest(from: string): void {
+    if (!this.subscriptionRequests.includes(from)) this.subscriptionRequests = [...this.subscriptionRequests, from];
+  }
+
+  dropSubscriptionRequest(from: string): void {
+    this.subscriptionRequests = this.subscriptionRequests.filter((jid) => jid !== from);
+  }
+
+  conversation(peer: string): Conversation {
+    let conversation = this.#conversations.get(peer);
+    if (!conversation) {
+      conversation = new Conversation(peer);
+      this.#conversations.set(peer, conversation);
+    }
+    return conversation;
+  }
+}
