@@ -22,6 +22,18 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          name: 'ui',
+          // The built UI in Debian's Chromium through the browser shell, on the same testbed.
+          include: ['test/ui/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+          globalSetup: ['test/testbed/global-setup.ts'],
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });
