@@ -95,15 +95,14 @@ type AttemptOutcome =
   | { kind: 'retry'; problem: SessionProblem }
   | { kind: 'aborted' };
 
-const AUTH_CODES = new Set(['AUTH_REFUSED', 'AUTH_NO_SCRAM', 'AUTH_SERVER_SIGNATURE', 'AUTH_BAD_SERVER_MESSAGE', 'AUTH_WEAK_ITERATIONS']);
-
 /** The problem a failed login reports: a refused password is AUTH_FAILED, in words a person can act on. */
 export function loginProblem(error: unknown, jid: string): { auth: boolean; problem: SessionProblem } {
   if (error instanceof ScramError) {
     if (error.code === 'AUTH_REFUSED') {
       return { auth: true, problem: { code: 'AUTH_FAILED', message: `The server refused the login for ${jid}: check the password (${error.message})` } };
     }
-    return { auth: AUTH_CODES.has(error.code) || error.code.startsWith('AUTH_'), problem: { code: error.code, message: error.message } };
+    // Every SCRAM failure is about this server and these credentials: retrying would not change it.
+    return { auth: true, problem: { code: error.code, message: error.message } };
   }
   const condition = (error as { condition?: string } | null)?.condition;
   const detail = condition ? `${condition}: ${messageOf(error)}` : messageOf(error);
