@@ -98,8 +98,8 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
       throw new CallError('NEEDS_PASSWORD', `Enter the password for ${runtime.record.jid} to connect.`);
     }
     const session = runtime.ensureSession();
-    // A session that stopped (refused, auth-failed) or waits to retry starts over on the user's request.
-    if (['refused', 'auth-failed', 'error'].includes(session.state)) await session.stop();
+    // A session that stopped (refused, auth-failed) or waits to retry starts over now, on the user's request.
+    if (['refused', 'auth-failed', 'error', 'reconnecting'].includes(session.state)) await session.stop();
     await session.start();
   };
 

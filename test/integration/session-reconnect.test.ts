@@ -35,12 +35,18 @@ function client(jid: string): ChatFeatures {
 }
 
 it('scenario 11: Prosody restarted mid-session; both reconnect by themselves, and messages sent while it was down arrive once each', async () => {
-  const alice = client('alice@example.com');
-  const bob = client('bob@example.com');
+  // Fresh accounts: messages other suites left in the shared server's offline store stay out of the count.
+  const suffix = Date.now().toString(36);
+  const [aliceJid, bobJid] = await Promise.all([
+    testbed.addUser(`alice-${suffix}`, 'example.com', 'alice-restart-pw'),
+    testbed.addUser(`bob-${suffix}`, 'example.com', 'bob-restart-pw'),
+  ]);
+  const alice = client(aliceJid);
+  const bob = client(bobJid);
   expect(await Promise.all([alice.session.start(), bob.session.start()])).toEqual(['online', 'online']);
   const received: IncomingMessage[] = [];
   bob.messaging.events.on('message', (message) => {
-    if (message.peer === 'alice@example.com') received.push(message);
+    if (message.peer === aliceJid) received.push(message);
   });
   const aliceAttempts: string[] = [];
   alice.session.events.on('attempt', ({ attemptId }) => aliceAttempts.push(attemptId));
@@ -53,7 +59,7 @@ it('scenario 11: Prosody restarted mid-session; both reconnect by themselves, an
   expect(retryInMs).toBeLessThanOrEqual(1000);
 
   const bodies = ['while down 1', 'while down 2', 'while down 3'];
-  const sent = await Promise.all(bodies.map((body) => alice.messaging.send('bob@example.com', body)));
+  const sent = await Promise.all(bodies.map((body) => alice.messaging.send(bobJid, body)));
   expect(sent.map((message) => message.state)).toEqual(['sending', 'sending', 'sending']);
   expect(alice.messaging.queued).toBe(3);
 
