@@ -1,6 +1,7 @@
 // The app core through call(), as every shell drives it, against the testbed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallError, type AccountSummary, type ChatMessage, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
+import type { PoshResult } from '../../src/dna/types.ts';
 import { createAppCore } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
 import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
@@ -208,6 +209,47 @@ describe('chat through two cores', () => {
       expect((await own).presence).toEqual({ show: 'dnd', status: 'focus' });
     } finally {
       await Promise.all([one.core.dispose(), two.core.dispose()]);
+    }
+  });
+});
+
+describe('POSH refresh, the lifetime cap and problems in the snapshot', () => {
+  it('posh.refresh fetches now (the web server sees it), and the settings cap the effective lifetime', async () => {
+    const { core, waitFor } = recordedCore();
+    const account = await addTestbedAccount(core, testbed, 'alice@example.com');
+    try {
+      await core.call('settings.set', [{ maxPoshLifetimeSeconds: 60 }]);
+      const before = (await testbed.webRequests()).length;
+      const posh = (await core.call('posh.refresh', [{ accountId: account.id }])) as PoshResult;
+      expect(posh).toMatchObject({ status: 'valid', fromCache: false, expires: 60 });
+      const requests = (await testbed.webRequests()).slice(before).filter((request) => request.path === '/.well-known/posh/xmpp-client.json');
+      expect(requests.map((request) => request.host)).toEqual(['example.com']);
+      // The refreshed material is what the next login uses, from the cache.
+      const report = waitFor('connection.report');
+      await core.call('session.connect', [{ accountId: account.id }]);
+      expect((await report).report.posh).toMatchObject({ fromCache: true, expires: 60 });
+    } finally {
+      await core.dispose();
+    }
+  });
+
+  it('a wrong password ends in auth-failed with the problem in the event and in the snapshot', async () => {
+    const { core, waitFor } = recordedCore();
+    const account = await addTestbedAccount(core, testbed, 'bob@example.com', { password: 'not-bobs-password' });
+    try {
+      const failed = waitFor('connection.state', ({ state }) => state === 'auth-failed');
+      await core.call('session.connect', [{ accountId: account.id }]);
+      const { problem, retryInMs } = await failed;
+      expect(problem?.code).toBe('AUTH_FAILED');
+      expect(retryInMs).toBeNull();
+      const snapshot = (await core.call('session.snapshot', [{ accountId: account.id }])) as SessionSnapshot;
+      expect(snapshot.account.state).toBe('auth-failed');
+      expect(snapshot.problem).toEqual(problem);
+      // With the right password typed, the same account logs in.
+      await core.call('session.connect', [{ accountId: account.id, password: testbed.users['bob@example.com'] }]);
+      expect(((await core.call('session.snapshot', [{ accountId: account.id }])) as SessionSnapshot).account.state).toBe('online');
+    } finally {
+      await core.dispose();
     }
   });
 });
