@@ -8,20 +8,19 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** A countdown in seconds as its two largest units, e.g. `23 h 59 min`; `expired` below zero. */
+/**
+ * A countdown in seconds, e.g. `6 d 23 h 59 min`, or down to the second within a day
+ * (`23 h 59 min 58 s`) so that it visibly runs; `expired` at or below zero.
+ */
 export function formatCountdown(seconds: number): string {
   if (!Number.isFinite(seconds)) return '–';
   if (seconds <= 0) return 'expired';
-  const units: Array<[number, string]> = [[86_400, 'd'], [3_600, 'h'], [60, 'min'], [1, 's']];
+  const units: Array<[number, string]> = seconds >= 86_400 ? [[86_400, 'd'], [3_600, 'h'], [60, 'min']] : [[3_600, 'h'], [60, 'min'], [1, 's']];
   const parts: string[] = [];
   let rest = Math.floor(seconds);
   for (const [size, unit] of units) {
-    if (rest >= size && parts.length < 2) {
-      parts.push(`${Math.floor(rest / size)} ${unit}`);
-      rest %= size;
-    } else if (parts.length > 0) {
-      break;
-    }
+    if (rest >= size || parts.length > 0) parts.push(`${Math.floor(rest / size)} ${unit}`);
+    rest %= size;
   }
   return parts.length > 0 ? parts.join(' ') : 'less than 1 s';
 }

@@ -1,0 +1,120 @@
+// alice@example.com signs in through the UI on the testbed's POSH-delegated domain: example.com's
+// SRV records point at hosting.example.net, whose certificate does not name example.com; example.com
+// publishes its fingerprint (RFC 7711), so the client connects without a prompt (RFC 7712 POSH).
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestbedControl } from '../testbed/index.ts';
+import { useTestbed } from '../testbed/use-testbed.ts';
+import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
+import { datasets, expectNoPageErrors, signIn, waitForState } from './support/flows.ts';
+import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
+
+let testbed: TestbedControl;
+let release: () => Promise<void>;
+let shell: TestShell;
+let browser: Browser;
+let app: AppPage;
+let page: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  ({ testbed, release } = await useTestbed());
+  shell = await startShell();
+  browser = await launchChromium();
+  app = await openApp(browser, shell.shell.url);
+  page = app.page;
+  errors = collectPageErrors(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await shell?.dispose();
+  await release?.();
+});
+
+interface StepRow {
+  step: string;
+  state: string;
+  start: number;
+  duration: number;
+}
+
+const timelineSteps = async (target: Page): Promise<StepRow[]> =>
+  (await datasets(target.getByTestId('timeline-step'))).map((data) => ({
+    step: data['step'] ?? '',
+    state: data['state'] ?? '',
+    start: Number(data['startMs']),
+    duration: Number(data['durationMs']),
+  }));
+
+describe('signing in on a POSH-delegated domain', () => {
+  it('connects with no prompt and draws the chain: SRV target, POSH URL, matched fingerprint, certificate, expiry', async () => {
+    const password = testbed.users['alice@example.com']!;
+    await signIn(page, { jid: 'alice@example.com', password, testbed });
+    await waitForState(page, 'online');
+
+    // The verdict: RFC 7712 POSH prooftype.
+    const verdict = page.getByTestId('chain-verdict');
+    expect(await verdict.getAttribute('data-verified')).toBe('true');
+    expect(await verdict.getAttribute('data-prooftype')).toBe('POSH');
+    expect(await verdict.getAttribute('data-code')).toBe('OK_POSH');
+
+    // Domain -> SRV target (RFC 6120 3.2.1; XEP-0368 direct TLS first).
+    expect(await page.getByTestId('chain-domain').textContent()).toContain('example.com');
+    const targets = (await datasets(page.getByTestId('chain-srv-record'))).map((data) => data['target']);
+    expect(new Set(targets)).toEqual(new Set(['hosting.example.net']));
+
+    // Domain -> its POSH URL (RFC 7711 3): one fingerprints document at the well-known URL.
+    const poshSteps = page.getByTestId('chain-posh-step');
+    expect(await poshSteps.count()).toBe(1);
+    expect(await poshSteps.first().getAttribute('data-kind')).toBe('fingerprints');
+    expect(await poshSteps.first().getAttribute('data-url')).toBe('https://example.com/.well-known/posh/xmpp-client.json');
+
+    // The matched fingerprint is the presented certificate's (RFC 7711 4.1), and the certificate shown is the one Prosody presents.
+    const presented = testbed.certificates.presented.sha256;
+    expect(await page.getByTestId('cert-sha256').getAttribute('data-value')).toBe(presented);
+    const matched = page.locator('[data-testid=chain-fingerprint][data-matched=true]');
+    expect(await matched.count()).toBe(1);
+    expect((await matched.textContent())!.replaceAll(' ', '')).toContain(presented);
+    expect(await page.getByTestId('chain-match').textContent()).toMatch(/fingerprint #1 published by example\.com/);
+    expect(await page.getByTestId('cert-names').textContent()).toContain('hosting.example.net');
+    expect(await page.getByTestId('chain-connection').textContent()).toContain('SNI example.com');
+
+    // Expiry: the document's expires (86400 s, under the 7-day cap) from the fetch, as a date and a running countdown.
+    const expiresAt = Date.parse((await page.getByTestId('posh-expiry-date').getAttribute('datetime'))!);
+    expect(Math.abs(expiresAt - (Date.now() + 86_400_000))).toBeLessThan(120_000);
+    const countdown = page.getByTestId('posh-countdown');
+    const first = await countdown.textContent();
+    expect(first).toMatch(/^2[34] h \d+ min \d+ s left$/);
+    await expect.poll(() => countdown.textContent(), { timeout: 3_000 }).not.toBe(first);
+
+    await screenshot(page, 'login-chain', 'chain');
+    await screenshot(page, 'login-page');
+    expectNoPageErrors(errors);
+  });
+
+  it('the timeline draws SRV and POSH on one axis, started together and overlapping (DESIGN 3.1), then TCP, TLS, verify, SASL, bind', async () => {
+    const steps = await timelineSteps(page);
+    const names = steps.map((step) => step.step);
+    for (const name of ['srv', 'posh', 'dns', 'tcp', 'tls', 'verify', 'auth', 'bind']) expect(names).toContain(name);
+    expect(steps.every((step) => step.state === 'ok')).toBe(true);
+    const srv = steps.find((step) => step.step === 'srv')!;
+    const posh = steps.find((step) => step.step === 'posh')!;
+    expect(srv.start < posh.start + posh.duration && posh.start < srv.start + srv.duration).toBe(true);
+    // Nothing connects before both lookups have settled (DESIGN 3.3).
+    const tcp = steps.find((step) => step.step === 'tcp')!;
+    expect(tcp.start).toBeGreaterThanOrEqual(Math.max(srv.start + srv.duration, posh.start + posh.duration) - 0.5);
+    await screenshot(page, 'login-timeline', 'timeline');
+  });
+
+  it('"Refresh now" fetches the POSH document again and shows the new expiry', async () => {
+    const before = Date.parse((await page.getByTestId('posh-expiry-date').getAttribute('datetime'))!);
+    const requestsBefore = (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
+    await page.getByTestId('posh-refresh').click();
+    await expect.poll(async () => Date.parse((await page.getByTestId('posh-expiry-date').getAttribute('datetime'))!), { timeout: 10_000 }).toBeGreaterThan(before);
+    const requestsAfter = (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
+    expect(requestsAfter).toBe(requestsBefore + 1);
+    expect(await page.getByTestId('posh-refresh').isEnabled()).toBe(true);
+    expectNoPageErrors(errors);
+  });
+});
