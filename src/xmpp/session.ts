@@ -130,6 +130,7 @@ export class XmppSession {
   #bindStep: ((outcome: { ok: boolean; detail?: string }) => unknown) | null = null;
   #firstOutcome: Promise<SessionState> | null = null;
   #lastReport: DelegationReport | null = null;
+  #lastError: unknown = null;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -137,8 +138,11 @@ export class XmppSession {
     this.domain = options.jid.slice(options.jid.indexOf('@') + 1);
     this.events = new Emitter<SessionEvents>();
     const entity = new VerifiedClient({ domain: this.domain, timeout: 10_000 }, () => this.#takeSocket());
-    // xmpp.js reports every failure as an 'error' event; the attempt in progress decides what it means.
-    entity.on('error', () => undefined);
+    // xmpp.js reports every failure as an 'error' event; the attempt in progress decides what it
+    // means, and a lost connection names the last one (e.g. the stream error <system-shutdown/>).
+    entity.on('error', (error: unknown) => {
+      this.#lastError = error;
+    });
     const mw = middleware({ entity });
     const features = streamFeatures({ middleware: mw });
     const caller = iqCaller({ entity, middleware: mw });
@@ -262,7 +266,9 @@ export class XmppSession {
   #onDisconnect(): void {
     if (this.#phase !== 'online' || !this.#running) return;
     this.#phase = 'idle';
-    this.#scheduleRetry({ code: 'CONNECTION_LOST', message: `The connection to ${this.domain}'s server was lost; reconnecting.` }, true);
+    const condition = (this.#lastError as { condition?: string } | null)?.condition;
+    const why = condition ? ` (the server said <${condition}/>)` : '';
+    this.#scheduleRetry({ code: 'CONNECTION_LOST', message: `The connection to ${this.domain}'s server was lost${why}; reconnecting.` }, true);
   }
 
   #scheduleRetry(problem: SessionProblem, lost: boolean): void {
@@ -305,6 +311,7 @@ export class XmppSession {
         return this.#state;
       case 'online':
         this.#retry = 0;
+        this.#lastError = null;
         this.#phase = 'online';
         for (const hook of this.#onlineHooks) {
           try {
