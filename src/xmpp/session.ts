@@ -24,7 +24,7 @@ import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
-import { SaltedPasswordCache, ScramError } from './scram.ts';
+import { authenticationError, SaltedPasswordCache, ScramError } from './scram.ts';
 import { VerifiedClient } from './verified-client.ts';
 
 export type SessionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'refused' | 'auth-failed' | 'error';
@@ -96,7 +96,9 @@ type AttemptOutcome =
   | { kind: 'aborted' };
 
 /** The problem a failed login reports: a refused password is AUTH_FAILED, in words a person can act on. */
-export function loginProblem(error: unknown, jid: string): { auth: boolean; problem: SessionProblem } {
+export function loginProblem(failure: unknown, jid: string): { auth: boolean; problem: SessionProblem } {
+  // @xmpp/sasl's own failures (no compatible mechanism, a <failure/>) get their stable codes first.
+  const error = authenticationError(failure);
   if (error instanceof ScramError) {
     if (error.code === 'AUTH_REFUSED') {
       return { auth: true, problem: { code: 'AUTH_FAILED', message: `The server refused the login for ${jid}: check the password (${error.message})` } };
@@ -137,7 +139,7 @@ export class XmppSession {
     this.jid = options.jid;
     this.domain = options.jid.slice(options.jid.indexOf('@') + 1);
     this.events = new Emitter<SessionEvents>();
-    const entity = new VerifiedClient({ domain: this.domain, timeout: 10_000 }, () => this.#takeSocket());
+    const entity = new VerifiedClient({ domain: this.domain, timeout: 3000 }, () => this.#takeSocket());
     // xmpp.js reports every failure as an 'error' event; the attempt in progress decides what it
     // means, and a lost connection names the last one (e.g. the stream error <system-shutdown/>).
     entity.on('error', (error: unknown) => {
