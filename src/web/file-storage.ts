@@ -58,6 +58,15 @@ const WHAT_IS_LOST: Record<string, string> = {
 const isIoError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
 
+/** What was wrong with a file conf could not read, as a clause. */
+function damageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/not valid JSON/.test(message)) return 'is not valid JSON';
+  const violation = /^Config schema violation: (.*)$/.exec(message);
+  if (violation) return `does not have the expected form: ${violation[1]!.replaceAll('`', '')}`;
+  return `could not be read: ${message}`;
+}
+
 /**
  * Opens a store file; one that cannot be read is renamed to `NAME.corrupt-TIME.json`, reported
  * through `onRecovered`, and replaced by an empty store.
@@ -83,11 +92,10 @@ export function openRecovering(dir: string, spec: JsonFileSpec, open: JsonFileFa
     const path = `${dir}/${spec.name}.json`;
     const backupPath = `${dir}/${spec.name}.corrupt-${new Date().toISOString().replaceAll(':', '-')}.json`;
     renameSync(path, backupPath);
-    const reason = error instanceof Error ? error.message.replace(/`[^`]*`/g, 'the file') : String(error);
     onRecovered({
       store: spec.name,
       backupPath,
-      message: `${WHAT_IS_LOST[spec.name] ?? `The ${spec.name} store could not be read.`} (${reason})`,
+      message: `${WHAT_IS_LOST[spec.name] ?? `The ${spec.name} store could not be read.`} (${spec.name}.json ${damageOf(error)}.)`,
     });
     return make();
   }

@@ -1,6 +1,7 @@
 // The page stays the app: any navigation to another document is cancelled here (Electron's main
 // process refuses them too; in the browser shell this is what stops them). New windows are refused
 // by the shells (Electron's window-open handler, the browser shell's CSP sandbox).
+import { isSameDocument } from './same-document.ts';
 
 interface NavigateEvent extends Event {
   readonly destination: { readonly url: string };
@@ -11,12 +12,6 @@ interface NavigationTarget {
   addEventListener(type: 'navigate', listener: (event: NavigateEvent) => void): void;
 }
 
-/** True when `url` is this same document (only the fragment or state may differ). */
-export function isSameDocument(url: string, current: string): boolean {
-  const next = URL.parse(url);
-  const here = URL.parse(current);
-  return next !== null && here !== null && next.origin === here.origin && next.pathname === here.pathname && next.search === here.search;
-}
 
 export function guardNavigation(): void {
   const navigation = (window as unknown as { navigation?: NavigationTarget }).navigation;

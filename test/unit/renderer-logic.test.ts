@@ -1,0 +1,198 @@
+// The renderer's pure logic: the timeline's one time axis, list windowing for long rosters and
+// conversations, countdowns, refusals in words, roster order, and which navigations stay home.
+import { describe, expect, it } from 'vitest';
+import type { RosterContact } from '../../src/app/contract.ts';
+import type { DelegationReport } from '../../src/dna/report.ts';
+import type { PoshResult, StepEvent, TimedStep } from '../../src/dna/types.ts';
+import { formatCountdown, formatMs, groupFingerprint } from '../../renderer/src/lib/format.ts';
+import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
+import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
+import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
+import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents } from '../../renderer/src/lib/timeline.ts';
+import { fixedWindowOf, offsetsOf, rowAt, windowOf } from '../../renderer/src/lib/virtual.ts';
+
+const T0 = 1_800_000_000_000;
+const step = (id: string, name: TimedStep['name'], start: number, end: number, ok = true): TimedStep => ({
+  id, name, label: name, startedAt: T0 + start, endedAt: T0 + end, ok,
+});
+const start = (timed: TimedStep): StepEvent => ({ phase: 'start', step: { id: timed.id, name: timed.name, label: timed.label, startedAt: timed.startedAt } });
+const end = (timed: TimedStep): StepEvent => ({ phase: 'end', step: timed });
+
+describe('the connection timeline', () => {
+  const srv = step('srv-1', 'srv', 0, 40);
+  const posh = step('posh-2', 'posh', 1, 80);
+  const tcp = step('tcp-3', 'tcp', 81, 83);
+
+  it('steps that ran together start at the same place on the axis and overlap (SRV and POSH, DESIGN 3.1)', () => {
+    const layout = layoutTimeline(stepsFromEvents([start(srv), start(posh), end(srv), end(posh), start(tcp), end(tcp)]), T0 + 100);
+    const [srvBar, poshBar, tcpBar] = layout.bars;
+    expect(layout.spanMs).toBe(83);
+    expect(srvBar!.left).toBe(0);
+    expect(poshBar!.left).toBeCloseTo((1 / 83) * 100);
+    expect(srvBar!.left + srvBar!.width).toBeGreaterThan(poshBar!.left);
+    expect(tcpBar!.left).toBeGreaterThanOrEqual(poshBar!.left + poshBar!.width - 1e-9);
+  });
+
+  it('a running step grows to now, and the axis with it', () => {
+    const steps = stepsFromEvents([start(srv), start(posh), end(srv)]);
+    const at50 = layoutTimeline(steps, T0 + 50);
+    const at90 = layoutTimeline(steps, T0 + 90);
+    expect(at50.bars[1]).toMatchObject({ running: true, durationMs: 49 });
+    expect(at90.bars[1]).toMatchObject({ running: true, durationMs: 89 });
+    expect(at90.spanMs).toBe(90);
+  });
+
+  it('an end that arrives without its start still draws the step, in order of start', () => {
+    const steps = applyStepEvent(applyStepEvent([], end(posh)), end(srv));
+    expect(steps.map((entry) => entry.id)).toEqual(['srv-1', 'posh-2']);
+  });
+
+  it('a quick attempt is drawn on at least the minimum span, with ticks from 0', () => {
+    const layout = layoutTimeline(stepsFromEvents([end(step('srv-1', 'srv', 0, 2))]), T0);
+    expect(layout.spanMs).toBe(50);
+    expect(layout.ticks[0]).toEqual({ at: 0, label: '0 ms' });
+    expect(layout.ticks.length).toBeLessThanOrEqual(12);
+  });
+
+  it('overlapped() is true only for steps that shared some time', () => {
+    const [a, b, c] = stepsFromEvents([end(srv), end(posh), end(tcp)]);
+    expect(overlapped(a!, b!, T0)).toBe(true);
+    expect(overlapped(a!, c!, T0)).toBe(false);
+  });
+});
+
+describe('windowing long lists', () => {
+  it('rows of measured heights: offsets, the row at a y, and the window with overscan', () => {
+    const heights = [10, 20, 30, 40];
+    const offsets = offsetsOf(4, (index) => heights[index]!);
+    expect([...offsets]).toEqual([0, 10, 30, 60, 100]);
+    expect([rowAt(offsets, 0), rowAt(offsets, 9.9), rowAt(offsets, 10), rowAt(offsets, 99), rowAt(offsets, 1000)]).toEqual([0, 0, 1, 3, 3]);
+    expect(windowOf(offsets, 25, 10, 0)).toEqual({ start: 1, end: 3, padTop: 10, padBottom: 40, total: 100 });
+    expect(windowOf(offsets, 25, 10, 1)).toEqual({ start: 0, end: 4, padTop: 0, padBottom: 0, total: 100 });
+  });
+
+  it('20,000 rows render only the rows in view (plus overscan), wherever the view is', () => {
+    const offsets = offsetsOf(20_000, (index) => 40 + (index % 3) * 10);
+    for (const scrollTop of [0, 400_000, offsets[20_000]! - 600]) {
+      const range = windowOf(offsets, scrollTop, 600, 8);
+      expect(range.end - range.start).toBeLessThanOrEqual(600 / 40 + 2 + 16);
+      expect(range.padTop + (offsets[range.end]! - offsets[range.start]!) + range.padBottom).toBe(range.total);
+    }
+  });
+
+  it('fixed-height rows (the roster): 5,000 contacts, a window of about a screen', () => {
+    expect(fixedWindowOf(5000, 52, 52 * 1000, 520, 6)).toEqual({ start: 994, end: 1017, padTop: 994 * 52, padBottom: (5000 - 1017) * 52, total: 5000 * 52 });
+    expect(fixedWindowOf(0, 52, 0, 520)).toEqual({ start: 0, end: 0, padTop: 0, padBottom: 0, total: 0 });
+    expect(fixedWindowOf(3, 52, 10_000, 520).end).toBe(3);
+  });
+});
+
+describe('numbers and words', () => {
+  it.each([
+    [86_400 * 7, '7 d 0 h 0 min'],
+    [86_399, '23 h 59 min 59 s'],
+    [3_601, '1 h 0 min 1 s'],
+    [61, '1 min 1 s'],
+    [0.5, 'less than 1 s'],
+    [0, 'expired'],
+    [-5, 'expired'],
+  ])('a countdown of %s s reads "%s"', (seconds, text) => {
+    expect(formatCountdown(seconds)).toBe(text);
+  });
+
+  it.each([
+    [3.14159, '3.1 ms'],
+    [42.4, '42 ms'],
+    [12_345, '12.3 s'],
+    [-1, '–'],
+  ])('%s ms reads "%s"', (ms, text) => {
+    expect(formatMs(ms)).toBe(text);
+  });
+
+  it('a fingerprint is grouped by four for reading aloud', () => {
+    expect(groupFingerprint('Fzmt8AqHxDZ=')).toBe('Fzmt 8AqH xDZ=');
+  });
+});
+
+function report(verdict: DelegationReport['verdict'], posh: Partial<PoshResult> = {}): DelegationReport {
+  return {
+    domain: 'example.com',
+    service: 'xmpp-client',
+    checkedAt: '2026-01-01T00:00:00.000Z',
+    srv: { records: [], candidates: [], error: null },
+    posh: {
+      domain: 'example.com', service: 'xmpp-client', url: 'https://example.com/.well-known/posh/xmpp-client.json', status: 'absent', error: null,
+      steps: [], fingerprints: [], expires: null, fetchedAt: null, expiresAt: null, fromCache: false, ...posh,
+    },
+    poshRefetched: false,
+    connection: null,
+    certificate: {
+      subject: 'CN=hosting.example.net', issuer: 'CN=CA', commonNames: [], dnsNames: ['hosting.example.net'], srvNames: [], xmppAddrs: [],
+      notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', serialNumber: '01', sha256: 'x', selfSigned: false,
+    },
+    verdict,
+    hint: null,
+    timings: { srvMs: 1, poshMs: 1, connectMs: 1, tlsMs: 1, totalMs: 3 },
+    steps: [],
+  };
+}
+
+describe('a refusal in plain words: the headline and why each proof failed', () => {
+  it.each([
+    ['NO_PROOF with POSH absent', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r', pkixFailure: 'The certificate names hosting.example.net, not example.com.' }), /Nothing proves/, /publishes no POSH document/],
+    ['POSH_MISMATCH', report({ verified: false, prooftype: null, code: 'POSH_MISMATCH', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'a' }] }), /vouches for a different certificate/, /1 fingerprint, and none matches/],
+    ['NO_PROOF with POSH invalid', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r' }, { status: 'invalid', error: { code: 'POSH_EXPIRED', message: 'expires is 0' } }), /Nothing proves/, /cannot be used: expires is 0 \(POSH_EXPIRED\)/],
+    ['NO_PROOF with POSH unreachable', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r' }, { status: 'error', error: { code: 'POSH_TIMEOUT', message: 'no answer in 5 s' } }), /Nothing proves/, /could not be fetched: no answer in 5 s \(POSH_TIMEOUT\)/],
+    ['CERT_EXPIRED', report({ verified: false, prooftype: null, code: 'CERT_EXPIRED', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'x' }] }), /has expired/, /publishes valid POSH material/],
+  ])('%s', (_case, input, headline, poshText) => {
+    const refusal = describeRefusal(input);
+    expect(refusal.headline).toMatch(headline);
+    expect(refusal.findings.map((finding) => finding.proof)).toEqual(['PKIX', 'POSH']);
+    expect(refusal.findings[1]!.text).toMatch(poshText);
+  });
+
+  it('a connection that failed before any certificate has no per-proof findings', () => {
+    const refusal = describeRefusal({ ...report({ verified: false, prooftype: null, code: 'CONNECT_FAILED', reason: 'No server answered.' }), certificate: null });
+    expect(refusal).toEqual({ headline: 'No server for example.com could be reached.', reason: 'No server answered.', code: 'CONNECT_FAILED', findings: [] });
+  });
+});
+
+const contact = (jid: string, extra: Partial<RosterContact> = {}): RosterContact => ({
+  jid, name: null, subscription: 'both', pendingOut: false, groups: [], presence: [], unread: 0, ...extra,
+});
+
+describe('the roster', () => {
+  it('a contact shows its highest-priority resource, the more available one on a tie', () => {
+    const presence = [
+      { resource: 'phone', show: 'away' as const, status: null, priority: 0 },
+      { resource: 'desk', show: null, status: 'at work', priority: 0 },
+      { resource: 'old', show: 'chat' as const, status: null, priority: -1 },
+    ];
+    expect(bestPresence(presence)?.resource).toBe('desk');
+    expect(contactLevel(contact('a@x', { presence }))).toBe('online');
+    expect(contactLevel(contact('a@x'))).toBe('offline');
+  });
+
+  it('is ordered unread first, then available, then by name', () => {
+    const online = [{ resource: 'r', show: null, status: null, priority: 0 }];
+    const sorted = sortContacts([
+      contact('zed@x'),
+      contact('amy@x'),
+      contact('bob@x', { presence: online }),
+      contact('carl@x', { unread: 2 }),
+    ]);
+    expect(sorted.map((entry) => entry.jid)).toEqual(['carl@x', 'bob@x', 'amy@x', 'zed@x']);
+  });
+});
+
+describe('navigation that stays on the app', () => {
+  it.each([
+    ['the same page with a fragment', 'http://127.0.0.1:4000/#x', true],
+    ['another page of the same origin', 'http://127.0.0.1:4000/other.html', false],
+    ['the same path with a query', 'http://127.0.0.1:4000/?q', false],
+    ['another origin', 'https://example.org/', false],
+    ['not a URL', 'nonsense', false],
+  ])('%s', (_case, url, same) => {
+    expect(isSameDocument(url, 'http://127.0.0.1:4000/')).toBe(same);
+  });
+});
