@@ -18,6 +18,9 @@ const RENDERER_DIR = join(OUT, 'renderer');
 const PRELOAD_DIR = join(OUT, 'preload');
 const ICON = join(import.meta.dirname, '..', '..', 'build', 'icon.png');
 
+// A data directory of its own (tests, portable use); set before the single-instance lock, which is per directory.
+if (process.env['POSH_MESSENGER_USER_DATA']) app.setPath('userData', process.env['POSH_MESSENGER_USER_DATA']);
+
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
