@@ -66,7 +66,8 @@ async function approve(page: Page, from: string): Promise<void> {
 describe('alice and bob', () => {
   it('ask to see each other\'s presence, and each allows the other (RFC 6121 3)', async () => {
     await addContact(alice, bobJid);
-    expect(await contactRow(alice, bobJid).textContent()).toMatch(/waiting for approval/);
+    // The roster push that carries the pending request may follow the one that adds the contact.
+    await expect.poll(() => contactRow(alice, bobJid).textContent(), { timeout: 10_000 }).toMatch(/waiting for approval/);
     await approve(bob, aliceJid);
     await addContact(bob, aliceJid);
     await approve(alice, bobJid);
