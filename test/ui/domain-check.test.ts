@@ -96,7 +96,7 @@ describe('checking a domain without logging in', () => {
     // No login: nothing authenticated, no account appeared.
     expect(authenticationAttempts(await testbed.prosodyLog()).length).toBe(attemptsBefore);
     expect(await shell.core.call('accounts.list', [])).toEqual([]);
-    await screenshot(page, `domain-check-${row.variant}-${row.services.join('+')}${row.connect ? '' : '-lookups'}`);
+    await screenshot(page, `domain-check-${row.variant}-${row.services.join('+')}${row.connect ? '' : '-lookups'}`, 'check-result');
     expectNoPageErrors(errors);
   });
 });

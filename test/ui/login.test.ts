@@ -89,7 +89,10 @@ describe('signing in on a POSH-delegated domain', () => {
     await expect.poll(() => countdown.textContent(), { timeout: 3_000 }).not.toBe(first);
 
     await screenshot(page, 'login-chain', 'chain');
+    // The whole account view, timeline and chain, in one tall picture.
+    await page.setViewportSize({ width: 1280, height: 1420 });
     await screenshot(page, 'login-page');
+    await page.setViewportSize({ width: 1280, height: 900 });
     expectNoPageErrors(errors);
   });
 
