@@ -36,7 +36,9 @@ function buildIfStale(): void {
 buildIfStale();
 const electron = findElectronBinary(ROOT);
 if (electron.found) {
-  const child = spawn(electron.path, [ROOT, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Chromium, and so Electron, refuses to run as root without --no-sandbox.
+  const rootOnly = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  const child = spawn(electron.path, [ROOT, ...rootOnly, ...process.argv.slice(2)], { stdio: 'inherit' });
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
 } else {

@@ -56,6 +56,8 @@ async function start(): Promise<void> {
     window.focus();
   });
   app.on('window-all-closed', () => app.quit());
+  // Ctrl+C in the terminal or a service manager's stop: quit the same way, disposing the core.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
 
   let disposed = false;
   app.on('before-quit', (event) => {

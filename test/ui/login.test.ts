@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl } from '../testbed/index.ts';
 import { useTestbed } from '../testbed/use-testbed.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
-import { datasets, expectNoPageErrors, signIn, waitForState } from './support/flows.ts';
+import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
 import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
 
 let testbed: TestbedControl;
@@ -118,6 +118,27 @@ describe('signing in on a POSH-delegated domain', () => {
     const requestsAfter = (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
     expect(requestsAfter).toBe(requestsBefore + 1);
     expect(await page.getByTestId('posh-refresh').isEnabled()).toBe(true);
+    expectNoPageErrors(errors);
+  });
+
+  it('account settings: a bad port is refused in words; a manual host with direct TLS reconnects and is still judged against example.com', async () => {
+    const settings = page.getByTestId('account-settings');
+    await settings.locator('summary').click();
+    await page.getByTestId('edit-port').fill('70000');
+    await page.getByTestId('edit-save').click();
+    expect(await page.getByTestId('edit-error').textContent()).toMatch(/port must be a whole number/);
+
+    const previous = await currentAttempt(page);
+    await page.getByTestId('edit-host').fill('hosting.example.net');
+    await page.getByTestId('edit-port').fill('5223');
+    await page.getByTestId('edit-direct-tls').check();
+    await page.getByTestId('edit-save').click();
+    await page.getByTestId('edit-saved').waitFor();
+    await waitForNewAttempt(page, previous, 'online');
+    expect(await page.getByTestId('chain-connection').textContent()).toMatch(/hosting\.example\.net .*port 5223\s+direct TLS, SNI example\.com/s);
+    expect(await page.getByTestId('chain-verdict').getAttribute('data-code')).toBe('OK_POSH');
+    const [account] = (await shell.core.call('accounts.list', [])) as Array<{ settings: { host: string | null; port: number | null; directTls: boolean } }>;
+    expect(account!.settings).toMatchObject({ host: 'hosting.example.net', port: 5223, directTls: true });
     expectNoPageErrors(errors);
   });
 });

@@ -110,6 +110,20 @@ describe('the renderer has no Node and no way out', () => {
     });
   });
 
+  it('a page opened without the token says how to start the app, and reaches nothing', async () => {
+    const context = await browser.newContext();
+    try {
+      const bare = await context.newPage();
+      await bare.goto(`${shell.shell.origin}/`);
+      const message = bare.getByTestId('unavailable');
+      await message.waitFor();
+      expect(await message.textContent()).toMatch(/without its access token.*npm start/);
+      expect(shell.shell.connections()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('took the token out of the address bar at once', async () => {
     expect(page.url()).toBe(`${shell.shell.origin}/`);
   });

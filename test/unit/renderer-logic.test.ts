@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RosterContact } from '../../src/app/contract.ts';
 import type { DelegationReport } from '../../src/dna/report.ts';
 import type { PoshResult, StepEvent, TimedStep } from '../../src/dna/types.ts';
+import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
 import { formatCountdown, formatMs, groupFingerprint } from '../../renderer/src/lib/format.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
 import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
@@ -194,5 +195,24 @@ describe('navigation that stays on the app', () => {
     ['not a URL', 'nonsense', false],
   ])('%s', (_case, url, same) => {
     expect(isSameDocument(url, 'http://127.0.0.1:4000/')).toBe(same);
+  });
+});
+
+describe('the account form\'s advanced fields', () => {
+  it.each([
+    ['empty fields are the defaults', { resolver: ' ', host: '', port: '', directTls: true, extraAnchorsPem: '' }, { resolver: null, host: null, port: null, directTls: false, extraAnchorsPem: null }],
+    ['a number input bound as a number', { resolver: '127.0.0.1:5353', host: 'xmpp.example.net', port: 5223, directTls: true, extraAnchorsPem: '' }, { resolver: '127.0.0.1:5353', host: 'xmpp.example.net', port: 5223, directTls: true, extraAnchorsPem: null }],
+    ['a cleared number input (null)', { resolver: '', host: '', port: null, directTls: false, extraAnchorsPem: '' }, { resolver: null, host: null, port: null, directTls: false, extraAnchorsPem: null }],
+    ['direct TLS only with a manual host', { resolver: '', host: '', port: '', directTls: true, extraAnchorsPem: '' }, { resolver: null, host: null, port: null, directTls: false, extraAnchorsPem: null }],
+  ])('%s', (_case, fields, settings) => {
+    expect(settingsOf(fields)).toEqual({ ok: true, settings });
+    expect(settingsOf({ ...fieldsOf(settings), port: fieldsOf(settings).port })).toEqual({ ok: true, settings });
+  });
+
+  it.each([70_000, 0, 1.5, 'abc'])('port %s is refused in words', (port) => {
+    expect(settingsOf({ resolver: '', host: 'h', port, directTls: false, extraAnchorsPem: '' })).toEqual({
+      ok: false,
+      message: 'The port must be a whole number between 1 and 65535.',
+    });
   });
 });
