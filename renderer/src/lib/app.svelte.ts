@@ -1,7 +1,7 @@
 // The renderer's state: what the app core reports, kept current by its events. Components read it
 // and call the core through `api`; nothing here talks to the network itself.
 import type {
-  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi,
+  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi, RosterContact,
 } from '../../../src/app/contract.ts';
 import { DomainCheckState } from './domain-check.svelte.ts';
 import { failureOf } from './failure.ts';
@@ -32,6 +32,11 @@ export class AppState {
   // Not reactive: each SessionState is reactive inside; the map only finds them.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #sessions = new Map<string, SessionState>();
+  // Latest roster per account not yet shown: a burst of presence (every contact at login) becomes
+  // one update per frame instead of one sort and render per event.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #pendingRosters = new Map<string, RosterContact[]>();
+  #rosterFrame = false;
   #nextNotice = 1;
 
   constructor(api: RendererApi) {
@@ -98,6 +103,20 @@ export class AppState {
     this.selectedId ??= account.id;
   }
 
+  #queueRoster(accountId: string, contacts: RosterContact[]): void {
+    this.#pendingRosters.set(accountId, contacts);
+    if (this.#rosterFrame) return;
+    this.#rosterFrame = true;
+    const flush = (): void => {
+      this.#rosterFrame = false;
+      for (const [id, latest] of this.#pendingRosters) this.session(id).roster = latest;
+      this.#pendingRosters.clear();
+    };
+    // A hidden page gets no animation frames; a timer still delivers there.
+    if (document.visibilityState === 'visible') requestAnimationFrame(flush);
+    else setTimeout(flush, 50);
+  }
+
   #subscribe(): void {
     const on = <E extends keyof EventPayloads>(event: E, listener: (payload: EventPayloads[E]) => void): void => {
       this.api.on(event, listener);
@@ -118,9 +137,7 @@ export class AppState {
       session.retryInMs = retryInMs;
       this.accounts = this.accounts.map((account) => (account.id === accountId ? { ...account, state } : account));
     });
-    on('roster', ({ accountId, contacts }) => {
-      this.session(accountId).roster = contacts;
-    });
+    on('roster', ({ accountId, contacts }) => this.#queueRoster(accountId, contacts));
     on('presence.own', ({ accountId, presence }) => {
       this.session(accountId).ownPresence = presence;
     });
