@@ -86,6 +86,10 @@ export function connectSocketApi(token: string): Promise<SocketApi> {
       open = true;
       resolve(api);
     }, { once: true });
-    socket.addEventListener('close', () => reject(new Error('The local server refused the connection.')), { once: true });
+    socket.addEventListener(
+      'close',
+      () => reject(new Error("The app's local server refused this page: its access token is from an earlier start of the app, or the app has stopped. Start it again with npm start.")),
+      { once: true },
+    );
   });
 }
