@@ -62,16 +62,18 @@ describe('a killed app (kill -9 of the shell process)', () => {
     const dir = await newDir();
     const password = testbed.users['alice@example.com']!;
     const first = await spawnShell(dir);
+    const opened = await openApp(browser, first.ready.url);
     try {
-      const { page, context } = await openApp(browser, first.ready.url);
-      await signIn(page, { jid: 'alice@example.com', password, testbed });
-      await waitForState(page, 'online');
+      await signIn(opened.page, { jid: 'alice@example.com', password, testbed });
+      await waitForState(opened.page, 'online');
       await callShell(first.ready.url, 'settings.set', [{ maxPoshLifetimeSeconds: 3600 }]);
-      await context.close();
     } finally {
       await first.stop('SIGKILL');
     }
     expect(first.process.signalCode).toBe('SIGKILL');
+    // The open window says that the app is gone instead of failing silently.
+    await opened.page.getByTestId('shell-lost').waitFor({ timeout: 5_000 });
+    await opened.context.close();
 
     const second = await spawnShell(dir);
     try {
