@@ -1,5 +1,6 @@
 // npm start: builds what is out of date, then opens the app: in Electron where its binary is
-// present, else the same UI through the browser shell in the local Chromium.
+// present, else the same UI through the browser shell in the local Chromium. npm run demo passes
+// --demo: the app opens straight into the local demo.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -124,13 +124,30 @@ export const DEMO_VARIANTS: readonly DemoVariant[] = [
   'direct', 'redirect', 'reference', 'wrong-fingerprint', 'absent', 'expired-certificate', 'self-signed',
 ];
 
+/** One step of starting the demo or switching its variant, for the progress the UI and CLI show. */
+export interface DemoStep {
+  label: string;
+  state: 'pending' | 'active' | 'done' | 'failed';
+  /** How long it took, once done or failed. */
+  ms: number | null;
+}
+
 export interface DemoStatus {
   state: 'stopped' | 'starting' | 'running' | 'failed';
   variant: DemoVariant | null;
   accountId: string | null;
   /** When failed or unavailable: what is wrong and what to install, in words. */
   message: string | null;
+  /** Programs the demo needs that this machine lacks. */
   missing: string[];
+  /** The command that installs them (Debian and Ubuntu), when some are missing. */
+  install: string | null;
+  /** The steps of the start, or of the latest variant switch, as they go. */
+  steps: DemoStep[];
+  /** How long the last start took, from the click to alice's first attempt ending. */
+  startedInMs: number | null;
+  /** Where the demo's servers listen while they run (loopback only). */
+  addresses: { dns: string; web: string; xmpp: string } | null;
 }
 
 export interface AppInfo {

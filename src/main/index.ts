@@ -5,6 +5,9 @@ import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAppCore } from '../app/core.ts';
 import type { AppEvent } from '../app/contract.ts';
+import { demoOptionsFromEnv } from '../demo/config.ts';
+import { startDemoFromCommandLine } from '../demo/console.ts';
+import { createDemoFactory } from '../demo/controller.ts';
 import type { StoreRecovery } from '../web/file-storage.ts';
 import { APP_SCHEME } from './channels.ts';
 import { replayTo, wireIpc } from './ipc.ts';
@@ -17,6 +20,8 @@ const OUT = join(import.meta.dirname, '..');
 const RENDERER_DIR = join(OUT, 'renderer');
 const PRELOAD_DIR = join(OUT, 'preload');
 const ICON = join(import.meta.dirname, '..', '..', 'build', 'icon.png');
+// The testbed's watchdog, built beside this file (electron.config.ts): it stops the demo's servers if this process dies.
+const REAPER = join(import.meta.dirname, 'reaper.js');
 
 // A data directory of its own (tests, portable use); set before the single-instance lock, which is per directory.
 if (process.env['POSH_MESSENGER_USER_DATA']) app.setPath('userData', process.env['POSH_MESSENGER_USER_DATA']);
@@ -39,7 +44,11 @@ async function start(): Promise<void> {
 
   const recoveries: StoreRecovery[] = [];
   const storage = electronStorage(app.getPath('userData'), (notice) => recoveries.push(notice));
-  const core = createAppCore({ storage, info: { shell: 'electron', version: app.getVersion(), platform: process.platform } });
+  const core = createAppCore({
+    storage,
+    demo: createDemoFactory({ ...demoOptionsFromEnv(), reaperScript: REAPER }),
+    info: { shell: 'electron', version: app.getVersion(), platform: process.platform },
+  });
   const unwire = wireIpc(ipcMain, core, () => BrowserWindow.getAllWindows());
   const startupEvents = (): AppEvent[] => recoveries.map((payload) => ({ event: 'store.recovered', payload }));
 
@@ -49,6 +58,8 @@ async function start(): Promise<void> {
     return window;
   };
   let window = openWindow();
+  // npm run demo: the demo starts with the app; its progress (or what to install) is printed too.
+  if (process.argv.includes('--demo')) void startDemoFromCommandLine(core, (line) => console.log(line)).catch(() => undefined);
 
   app.on('second-instance', () => {
     if (window.isDestroyed()) window = openWindow();

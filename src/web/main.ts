@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { demoOptionsFromEnv } from '../demo/config.ts';
+import { startDemoFromCommandLine } from '../demo/console.ts';
 import { findChromium, hasDisplay, openAppWindow, type AppWindow } from './browser.ts';
 import { launchBrowserShell } from './shell.ts';
 
@@ -30,6 +32,8 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
       renderer: { type: 'string' },
       port: { type: 'string' },
       'no-browser': { type: 'boolean', default: false },
+      // npm run demo: start the local demo as the app opens.
+      demo: { type: 'boolean', default: false },
     },
   });
   const dataDir = values['data-dir'] ?? defaultDataDir();
@@ -44,6 +48,7 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
     dataDir,
     rendererDir,
     version,
+    demo: demoOptionsFromEnv(),
     ...(values.port ? { port: Number(values.port) } : {}),
     log: (line) => console.log(line),
   });
@@ -59,6 +64,9 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
     });
   }
   process.once('disconnect', () => void stop());
+
+  // Its progress and outcome (or what to install) are printed as they come; the window shows the same.
+  if (values.demo) void startDemoFromCommandLine(running.core, (line) => console.log(line)).catch(() => undefined);
 
   const { url, origin, port } = running.shell;
   if (process.send) {

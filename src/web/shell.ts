@@ -3,6 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { createAppCore } from '../app/core.ts';
 import type { AppCore, AppEvent } from '../app/contract.ts';
+import type { DemoOptions } from '../demo/config.ts';
+import { createDemoFactory } from '../demo/controller.ts';
 import { openConfFile } from './conf-file.ts';
 import { fileStorage, NO_SECRETS, type StoreRecovery } from './file-storage.ts';
 import { startWebShell, type WebShell } from './server.ts';
@@ -13,6 +15,8 @@ export interface BrowserShellOptions {
   port?: number;
   version?: string;
   log?: (line: string) => void;
+  /** Where the local demo runs (default: its own loopback addresses and runtime directory). */
+  demo?: DemoOptions;
 }
 
 export interface RunningBrowserShell {
@@ -36,6 +40,7 @@ export async function launchBrowserShell(options: BrowserShellOptions): Promise<
   });
   const core = createAppCore({
     storage,
+    demo: createDemoFactory(options.demo),
     info: { shell: 'browser', ...(options.version ? { version: options.version } : {}) },
   });
   const startupEvents = (): AppEvent[] => recoveries.map((payload) => ({ event: 'store.recovered', payload }));

@@ -2,7 +2,7 @@
 // for the integration, UI, demo and benchmark suites (DESIGN section 7).
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dnsmasqArguments, type DnsRecords } from '../support/dnsmasq.ts';
 import { createTestbedCertificates, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
@@ -150,10 +150,11 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
   const controlSocket = join(runtimeDir, 'control.sock');
 
+  const reaperScript = options.reaperScript ?? REAPER;
   const running: Running = { dns: null, nginx: null, prosody: null, reaper: null };
   const recorded = (): RecordedProcess[] => {
     const entries: RecordedProcess[] = [];
-    if (running.reaper !== null) entries.push({ name: 'reaper', pid: running.reaper, marker: 'reaper.ts', group: true });
+    if (running.reaper !== null) entries.push({ name: 'reaper', pid: running.reaper, marker: basename(reaperScript), group: true });
     for (const [server, program] of [[running.dns, programs.dnsmasq], [running.nginx, programs.nginx], [running.prosody, programs.prosody]] as const) {
       if (server) entries.push({ name: server.name, pid: server.pid, marker: markerFor(program!), group: true });
     }
@@ -162,7 +163,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const saveRecord = () => writePidRecord(recordPath, { owner: process.pid, processes: recorded() });
 
   // The watchdog comes first, so that a crash at any later point leaves nothing running.
-  const reaper = spawn(process.execPath, [REAPER, String(process.pid), recordPath], {
+  const reaper = spawn(process.execPath, [reaperScript, String(process.pid), recordPath], {
     detached: true,
     stdio: 'ignore',
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -203,7 +204,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const serversStarted = (async () => {
       const certificates = await createTestbedCertificates(dirs.certs);
       log(`certificates in ${dirs.certs}`);
-      const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, running, saveRecord, log }, options.variant ?? 'direct');
+      const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, contacts: options.contacts ?? [], running, saveRecord, log }, options.variant ?? 'direct');
       await settleAll([machine.startWeb(), machine.startXmpp()]);
       return machine;
     })();

@@ -24,7 +24,9 @@ import {
   startProsodyProcess,
   writeAccount,
   writeProsodyConfig,
+  writeRoster,
   type ProsodySetup,
+  type RosterEntry,
 } from './prosody.ts';
 import { DEFAULT_USERS, type Testbed, type TestbedAddresses, type TestbedCertificateSet, type TestbedState } from './types.ts';
 import { PRESENTED_KIND, publicationFor, VARIANTS, type VariantName } from './variants.ts';
@@ -45,6 +47,8 @@ export interface MachineSetup {
   certificates: TestbedCertificates;
   scramIterations: number;
   programs: Record<string, string>;
+  /** Mutual subscriptions written before Prosody starts. */
+  contacts: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
   running: Running;
   saveRecord: () => Promise<void>;
   log: (line: string) => void;
@@ -131,6 +135,7 @@ export class TestbedMachine {
     await writeProsodyConfig(this.prosodySetup);
     // Accounts are files Prosody reads at login, so they can be written before it starts.
     await Promise.all(Object.entries(DEFAULT_USERS).map(([jid, password]) => this.writeUser(jid, password)));
+    await this.writeContacts();
     await this.launchProsody();
   }
 
@@ -150,6 +155,21 @@ export class TestbedMachine {
       delete this.users[jid];
       throw error;
     }
+  }
+
+  /** Each user's roster lists the other side of every pair they are in. */
+  private async writeContacts(): Promise<void> {
+    const rosters = new Map<string, RosterEntry[]>();
+    for (const pair of this.setup.contacts) {
+      for (const [owner, contact] of [[pair[0], pair[1]], [pair[1], pair[0]]] as const) {
+        if (!(owner.jid in this.users)) {
+          throw new TestbedError('TESTBED_BAD_OPTION', `${owner.jid} is not a testbed user, so it cannot have contacts; users: ${Object.keys(this.users).join(', ')}.`);
+        }
+        rosters.set(owner.jid, [...(rosters.get(owner.jid) ?? []), contact]);
+      }
+    }
+    const data = prosodyPaths(this.setup.dirs.prosody).data;
+    await Promise.all([...rosters].map(([owner, entries]) => writeRoster(data, owner, entries)));
   }
 
   private async publish(variant: VariantName): Promise<void> {

@@ -139,6 +139,29 @@ export async function writeAccount(dataDir: string, local: string, domain: strin
   await writeFile(join(dir, `${encodePathPart(user)}.dat`), renderAccount(await scramCredentials(password, iterations)));
 }
 
+// ---------------------------------------------------------------- rosters (mod_roster, internal storage)
+
+export interface RosterEntry {
+  jid: string;
+  name: string;
+}
+
+/** A roster in which every entry is a mutual subscription (RFC 6121 "both"), as mod_roster stores it. */
+export function renderRoster(entries: readonly RosterEntry[]): string {
+  const items = entries.map(
+    ({ jid, name }) => `\t[${lua(jid)}] = {\n\t\t["subscription"] = "both";\n\t\t["name"] = ${lua(name)};\n\t\t["groups"] = {};\n\t};`,
+  );
+  return `return {\n\t[false] = {\n\t\t["version"] = 1;\n\t\t["pending"] = {};\n\t};\n${items.join('\n')}\n};\n`;
+}
+
+/** Writes the roster of `owner` (a bare JID); Prosody reads it at the owner's first login, so write it before then. */
+export async function writeRoster(dataDir: string, owner: string, entries: readonly RosterEntry[]): Promise<void> {
+  const [local = '', domain = ''] = owner.toLowerCase().split('@');
+  const dir = join(dataDir, encodePathPart(domain), 'roster');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${encodePathPart(local)}.dat`), renderRoster(entries));
+}
+
 // ---------------------------------------------------------------- the log
 
 // At debug level Prosody logs the opening tag (never the payload) of every SASL element a client

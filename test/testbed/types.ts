@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { IssuedCertificate } from '../support/pki.ts';
 import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
+import type { RosterEntry } from './prosody.ts';
 import type { VariantName } from './variants.ts';
 
 export interface TestbedAddresses {
@@ -41,6 +42,16 @@ export interface TestbedOptions {
   variant?: VariantName;
   /** PATH-style list of directories to find prosody, dnsmasq, nginx and openssl in. */
   programPath?: string;
+  /**
+   * Pairs of existing users who are each other's contacts (mutual subscription) from their first
+   * login; each entry's name is what the other one sees.
+   */
+  contacts?: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
+  /**
+   * The watchdog script (test/testbed/reaper.ts beside this module by default); a bundled app
+   * passes its compiled copy.
+   */
+  reaperScript?: string;
 }
 
 export interface TestbedCertificateSet {

@@ -3,6 +3,7 @@
 import type {
   AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi, RosterContact,
 } from '../../../src/app/contract.ts';
+import { demoAccountToSelect } from './demo.ts';
 import { DomainCheckState } from './domain-check.svelte.ts';
 import { failureOf } from './failure.ts';
 import { SessionState } from './session.svelte.ts';
@@ -26,6 +27,8 @@ export class AppState {
   view = $state<View>('account');
   notices = $state.raw<Notice[]>([]);
   demo = $state.raw<DemoStatus | null>(null);
+  /** Why this build has no local demo (no demo controller), in words; null when it has one. */
+  demoUnavailable = $state<string | null>(null);
   /** The shell went away (browser shell): every call would fail. */
   lost = $state(false);
   readonly domainCheck: DomainCheckState;
@@ -69,7 +72,27 @@ export class AppState {
     this.settings = settings;
     this.accounts = accounts;
     this.selectedId = accounts[0]?.id ?? null;
-    await Promise.all(accounts.map((account) => this.refreshSession(account.id)));
+    await Promise.all([...accounts.map((account) => this.refreshSession(account.id)), this.#loadDemo()]);
+  }
+
+  /** The demo may already be on its way (npm run demo starts it with the app). */
+  async #loadDemo(): Promise<void> {
+    const result = await this.attempt(() => this.api.call('demo.status'));
+    if (!result.ok) {
+      this.demoUnavailable = result.failure.message;
+      return;
+    }
+    this.#applyDemo(result.value);
+  }
+
+  #applyDemo(status: DemoStatus): void {
+    const select = demoAccountToSelect(this.demo, status);
+    this.demo = status;
+    if (select && this.accounts.some((account) => account.id === select)) {
+      this.selectedId = select;
+      this.addingAccount = false;
+      this.view = 'account';
+    }
   }
 
   async refreshSession(accountId: string): Promise<void> {
@@ -145,9 +168,7 @@ export class AppState {
     on('message', ({ accountId, message }) => this.session(accountId).conversation(message.peer).add(message));
     on('message.state', ({ accountId, peer, id, state, error }) => this.session(accountId).conversation(peer).setState(id, state, error));
     on('domainCheck.step', ({ checkId, event }) => this.domainCheck.applyStep(checkId, event));
-    on('demo.status', (status) => {
-      this.demo = status;
-    });
+    on('demo.status', (status) => this.#applyDemo(status));
     on('store.recovered', ({ store, backupPath, message }) => {
       this.notify('recovered', `${message} The damaged ${store} file was kept as ${backupPath}.`);
     });

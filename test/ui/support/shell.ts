@@ -52,11 +52,12 @@ export interface ChildShell {
 }
 
 /** `node src/web/main.ts` as its own process; its address arrives over the IPC channel. */
-export async function spawnShell(dataDir: string): Promise<ChildShell> {
+export async function spawnShell(dataDir: string, extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<ChildShell> {
   requireBuild();
-  const child = spawn(process.execPath, [join(ROOT, 'src', 'web', 'main.ts'), '--data-dir', dataDir, '--no-browser'], {
+  const child = spawn(process.execPath, [join(ROOT, 'src', 'web', 'main.ts'), '--data-dir', dataDir, '--no-browser', ...(extra.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...extra.env },
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
