@@ -1,7 +1,8 @@
 // One account while the app runs: its session (created at connect, from the settings of that
 // moment), the current attempt and its steps, and the last state and problem, so a reloaded UI
 // can rebuild everything from a snapshot.
-import { trustAnchors } from '../dna/pkix.ts';
+import type { LookupOrder } from '../dna/pipeline.ts';
+import { trustAnchors, type TrustAnchors } from '../dna/pkix.ts';
 import { PoshCache } from '../dna/posh/cache.ts';
 import { createResolver, type DnsResolver } from '../dna/resolver.ts';
 import type { StepEvent } from '../dna/types.ts';
@@ -23,6 +24,8 @@ export interface SessionTuning {
   backoff?: BackoffPolicy;
   attemptTimeoutMs?: number;
   poshTimeoutMs?: number;
+  /** The pipeline's lookup order: only `npm run bench` sets its baselines here. */
+  lookups?: LookupOrder;
 }
 
 /** Splits the anchors PEM into certificates (each one a PEM block). */
@@ -41,6 +44,7 @@ export class AccountRuntime {
   problem: SessionProblem | null = null;
   readonly #deps: RuntimeDependencies;
   readonly cache: PoshCache;
+  #anchors: { key: string; anchors: TrustAnchors } | null = null;
   #sessionFeatures: Array<(session: XmppSession) => void> = [];
 
   constructor(record: AccountRecord, deps: RuntimeDependencies) {
@@ -63,6 +67,18 @@ export class AccountRuntime {
 
   anchorsPem(): string[] {
     return pemBlocks(this.record.settings.extraAnchorsPem);
+  }
+
+  /**
+   * The account's trust anchors, read once per set of extra anchors: reading a certificate costs
+   * milliseconds, so the app warms this before the first connection instead of during it.
+   * Throws BAD_TRUST_ANCHOR for extra anchors that are not certificates.
+   */
+  trustAnchors(): TrustAnchors {
+    const pem = this.anchorsPem();
+    const key = pem.join('\n');
+    if (this.#anchors?.key !== key) this.#anchors = { key, anchors: trustAnchors(pem) };
+    return this.#anchors.anchors;
   }
 
   summary(): AccountSummary {
@@ -94,13 +110,14 @@ export class AccountRuntime {
       password: () => this.password ?? '',
       resolver: this.resolver(),
       extraAnchorsPem: anchorsPem,
-      anchors: trustAnchors(anchorsPem),
+      anchors: this.trustAnchors(),
       cache: this.cache,
       maxPoshLifetimeSeconds: this.#deps.maxPoshLifetimeSeconds,
       manual: settings.host ? { host: settings.host, port: settings.port ?? (settings.directTls ? 5223 : 5222), directTls: settings.directTls } : null,
       ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
       ...(tuning.attemptTimeoutMs ? { attemptTimeoutMs: tuning.attemptTimeoutMs } : {}),
       ...(tuning.poshTimeoutMs ? { poshTimeoutMs: tuning.poshTimeoutMs } : {}),
+      ...(tuning.lookups ? { lookups: tuning.lookups } : {}),
     });
     this.#wire(session);
     for (const setup of this.#sessionFeatures) setup(session);

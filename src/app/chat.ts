@@ -12,7 +12,8 @@ type Emit = <N extends EventName>(event: N, payload: EventPayloads[N]) => void;
 
 interface AccountChat {
   features: ChatFeatures | null;
-  roster: RosterItem[];
+  /** By bare JID, in the order the server listed them. */
+  roster: Map<string, RosterItem>;
   presence: Map<string, ResourcePresence[]>;
   ownPresence: OwnPresence;
   requests: string[];
@@ -28,16 +29,26 @@ export class ChatService {
   }
 
   attach(runtime: AccountRuntime): void {
-    const chat: AccountChat = { features: null, roster: [], presence: new Map(), ownPresence: { show: 'online', status: '' }, requests: [], conversations: new Map() };
+    const chat: AccountChat = { features: null, roster: new Map(), presence: new Map(), ownPresence: { show: 'online', status: '' }, requests: [], conversations: new Map() };
     this.#accounts.set(runtime.id, chat);
     const accountId = runtime.id;
     runtime.onSession((session) => {
       const features = addChatFeatures(session);
       chat.features = features;
       void features.presence.setOwn(chat.ownPresence).catch(() => undefined);
-      features.roster.events.on('roster', (items) => {
-        chat.roster = items;
+      // The whole roster once per login; after that, one contact per change (a roster of thousands
+      // must not travel whole for every presence or message).
+      features.roster.events.on('fetched', (items) => {
+        chat.roster = new Map(items.map((item) => [item.jid, item]));
         this.#publishRoster(accountId);
+      });
+      features.roster.events.on('item', (change) => {
+        if (change.subscription === 'remove') {
+          if (chat.roster.delete(change.jid)) this.#emit('roster.contact', { accountId, jid: change.jid, contact: null });
+          return;
+        }
+        chat.roster.set(change.jid, change);
+        this.#publishContact(accountId, change.jid);
       });
       features.roster.events.on('subscription-request', (from) => {
         if (!chat.requests.includes(from)) chat.requests.push(from);
@@ -46,7 +57,7 @@ export class ChatService {
       features.presence.events.on('contact', ({ jid, resources }) => {
         if (resources.length === 0) chat.presence.delete(jid);
         else chat.presence.set(jid, resources);
-        this.#publishRoster(accountId);
+        this.#publishContact(accountId, jid);
       });
       features.presence.events.on('own', (own) => {
         chat.ownPresence = own;
@@ -67,12 +78,7 @@ export class ChatService {
   roster(accountId: string): RosterContact[] {
     const chat = this.#accounts.get(accountId);
     if (!chat) return [];
-    return chat.roster.map((item) => ({
-      ...item,
-      groups: [...item.groups],
-      presence: (chat.presence.get(item.jid) ?? []).map((resource) => ({ ...resource })),
-      unread: chat.conversations.get(item.jid)?.unread ?? 0,
-    }));
+    return [...chat.roster.values()].map((item) => this.#contact(chat, item));
   }
 
   ownPresence(accountId: string): OwnPresence {
@@ -145,7 +151,7 @@ export class ChatService {
     const conversation = this.#conversation(this.#chat(runtime), peer);
     if (conversation.unread === 0) return;
     conversation.unread = 0;
-    this.#publishRoster(runtime.id);
+    this.#publishContact(runtime.id, peer);
   }
 
   #chat(runtime: AccountRuntime): AccountChat {
@@ -190,10 +196,26 @@ export class ChatService {
     if (!conversation.add(message)) return;
     if (message.direction === 'in') conversation.unread += 1;
     this.#emit('message', { accountId, message });
-    if (message.direction === 'in') this.#publishRoster(accountId);
+    if (message.direction === 'in') this.#publishContact(accountId, message.peer);
+  }
+
+  #contact(chat: AccountChat, item: RosterItem): RosterContact {
+    return {
+      ...item,
+      groups: [...item.groups],
+      presence: (chat.presence.get(item.jid) ?? []).map((resource) => ({ ...resource })),
+      unread: chat.conversations.get(item.jid)?.unread ?? 0,
+    };
   }
 
   #publishRoster(accountId: string): void {
     this.#emit('roster', { accountId, contacts: this.roster(accountId) });
+  }
+
+  /** One contact's current state, when it is on the roster (others have no row to update). */
+  #publishContact(accountId: string, jid: string): void {
+    const chat = this.#accounts.get(accountId);
+    const item = chat?.roster.get(jid);
+    if (chat && item) this.#emit('roster.contact', { accountId, jid, contact: this.#contact(chat, item) });
   }
 }

@@ -304,7 +304,10 @@ export interface EventPayloads {
   'connection.step': { accountId: string; attemptId: string; event: StepEvent };
   'connection.report': { accountId: string; attemptId: string; report: DelegationReport };
   'connection.state': { accountId: string; state: ConnectionState; problem: { code: string; message: string } | null; retryInMs: number | null };
+  /** The whole roster: after each login's roster fetch. */
   roster: { accountId: string; contacts: RosterContact[] };
+  /** One contact changed (roster push, presence, unread count); `contact` is null when it left the roster. */
+  'roster.contact': { accountId: string; jid: string; contact: RosterContact | null };
   'presence.own': { accountId: string; presence: OwnPresence };
   'subscription.request': { accountId: string; from: string };
   message: { accountId: string; message: ChatMessage };
@@ -318,7 +321,7 @@ export interface EventPayloads {
 export type EventName = keyof EventPayloads;
 export const EVENT_NAMES: readonly EventName[] = [
   'account.updated', 'account.removed', 'connection.attempt', 'connection.step', 'connection.report', 'connection.state',
-  'roster', 'presence.own', 'subscription.request', 'message', 'message.state', 'domainCheck.step', 'demo.status', 'store.recovered',
+  'roster', 'roster.contact', 'presence.own', 'subscription.request', 'message', 'message.state', 'domainCheck.step', 'demo.status', 'store.recovered',
 ];
 
 export interface AppEvent<N extends EventName = EventName> {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { DnaError, messageOf } from '../dna/errors.ts';
 import { obtainPoshMaterial } from '../dna/posh/cache.ts';
 import type { PoshResult } from '../dna/types.ts';
+import { warmTrustStores } from '../dna/warm.ts';
 import { checkDelegation } from '../xmpp/check.ts';
 import { AccountRuntime, pemBlocks, type SessionTuning } from './account-runtime.ts';
 import { ChatService } from './chat.ts';
@@ -34,6 +35,12 @@ export interface AppCoreDependencies {
   sessionTuning?: SessionTuning;
   /** Budget of a domain check (DESIGN 6: 15 s). */
   domainCheckTimeoutMs?: number;
+  /**
+   * Build the trust stores of every account while the app waits for the user (default true), so
+   * the first connection does not build them on its critical path; `npm run bench` turns it off
+   * to measure what it buys.
+   */
+  warmTrustStores?: boolean;
 }
 
 type Handlers = { [N in CallName]: (...args: ValidCallArgs<N>) => Promise<unknown> | unknown };
@@ -75,6 +82,13 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
     return runtime;
   };
   for (const record of storage.accounts.list()) addRuntime(record);
+  const warm = (targets: readonly AccountRuntime[], systemRootsAlone = false): void => {
+    if (deps.warmTrustStores === false) return;
+    const anchorSets = [...(systemRootsAlone ? [[]] : []), ...targets.map((runtime) => runtime.anchorsPem())];
+    void warmTrustStores(anchorSets, targets.map((runtime) => () => void runtime.trustAnchors()));
+  };
+  // The system roots alone serve a domain check without extra anchors.
+  warm([...runtimes.values()], true);
 
   const runtimeOf = (accountId: string): AccountRuntime => {
     const runtime = runtimes.get(accountId);
@@ -165,6 +179,7 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
       storage.accounts.put(runtime.record);
       runtime.password = password;
       rememberSecret(runtime);
+      warm([runtime]);
       const summary = runtime.summary();
       emit('account.updated', summary);
       return summary;
@@ -178,6 +193,7 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
         ...(rememberPassword === undefined ? {} : { rememberPassword }),
       };
       storage.accounts.put(runtime.record);
+      if (settingsChanged) warm([runtime]);
       if (rememberPassword === false) storage.secrets.delete(accountId);
       else rememberSecret(runtime);
       // New settings take effect with a new session: a connected account reconnects with them.

@@ -30,13 +30,7 @@ export interface TrustAnchors {
 
 // Node reads the system roots in microseconds; the full parse costs milliseconds each, so it
 // happens only for the roots whose name a chain asks for, once per process.
-let systemRoots: X509Certificate[] | null = null;
 const parsedRoots = new WeakMap<X509Certificate, ParsedCertificate | null>();
-
-function systemAnchors(): X509Certificate[] {
-  systemRoots ??= systemRootsPem().map((pem) => new X509Certificate(pem));
-  return systemRoots;
-}
 
 function parsedRoot(root: X509Certificate): ParsedCertificate | null {
   if (!parsedRoots.has(root)) {
@@ -52,32 +46,51 @@ function parsedRoot(root: X509Certificate): ParsedCertificate | null {
   return parsedRoots.get(root)!;
 }
 
+interface SystemIndex {
+  count: number;
+  bySubject: Map<string, X509Certificate[]>;
+  fingerprints: Set<string>;
+}
+
+// Indexing a few hundred roots costs tens of milliseconds: once per process, shared by every
+// TrustAnchors, and built ahead of the first connection by warmSystemAnchors().
+let systemIndex: SystemIndex | null = null;
+
+function systemAnchors(): SystemIndex {
+  if (!systemIndex) {
+    const roots = systemRootsPem().map((pem) => new X509Certificate(pem));
+    const bySubject = new Map<string, X509Certificate[]>();
+    for (const root of roots) bySubject.set(root.subject, [...(bySubject.get(root.subject) ?? []), root]);
+    systemIndex = { count: roots.length, bySubject, fingerprints: new Set(roots.map((root) => root.fingerprint256)) };
+  }
+  return systemIndex;
+}
+
+/**
+ * Reads and indexes the system roots now, and reads one of them through the certificate parser
+ * (its first use costs tens of milliseconds), so that the first chain validation does neither.
+ */
+export function warmSystemAnchors(): void {
+  const [first] = systemAnchors().bySubject.values();
+  if (first?.[0]) parsedRoot(first[0]);
+}
+
 /**
  * The system roots (anchors.ts) plus `extraPem` (each a PEM certificate or bundle).
  * Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not one.
  */
 export function trustAnchors(extraPem: string[] = []): TrustAnchors {
   const extras = splitAnchorPem(extraPem).map((pem) => parseCertificate(new X509Certificate(pem).raw));
-  let index: { bySubject: Map<string, (() => ParsedCertificate | null)[]>; fingerprints: Set<string> } | null = null;
-  const built = (): NonNullable<typeof index> => {
-    if (!index) {
-      const bySubject = new Map<string, (() => ParsedCertificate | null)[]>();
-      const add = (x509: X509Certificate, parsed: () => ParsedCertificate | null): void => {
-        bySubject.set(x509.subject, [...(bySubject.get(x509.subject) ?? []), parsed]);
-      };
-      for (const root of systemAnchors()) add(root, () => parsedRoot(root));
-      for (const extra of extras) add(extra.x509, () => extra);
-      const fingerprints = new Set([...systemAnchors(), ...extras.map((extra) => extra.x509)].map((x509) => x509.fingerprint256));
-      index = { bySubject, fingerprints };
-    }
-    return index;
-  };
+  const extraFingerprints = new Set(extras.map((extra) => extra.x509.fingerprint256));
   return {
     get size() {
-      return systemAnchors().length + extras.length;
+      return systemAnchors().count + extras.length;
     },
-    withSubject: (name) => (built().bySubject.get(name) ?? []).flatMap((parsed) => parsed() ?? []),
-    includes: (fingerprint256) => built().fingerprints.has(fingerprint256),
+    withSubject: (name) => [
+      ...(systemAnchors().bySubject.get(name) ?? []).flatMap((root) => parsedRoot(root) ?? []),
+      ...extras.filter((extra) => extra.x509.subject === name),
+    ],
+    includes: (fingerprint256) => extraFingerprints.has(fingerprint256) || systemAnchors().fingerprints.has(fingerprint256),
   };
 }
 

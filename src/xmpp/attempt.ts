@@ -43,7 +43,7 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
   const { domain, service, recorder } = options;
   const startedAt = epochMs();
   const checkedAt = new Date().toISOString();
-  const delegation = await resolveDelegation(domain, service, options);
+  const delegation = await resolveDelegation(domain, service, { ...options, prefetchAddresses: options.connect });
 
   let verdict: Verdict;
   let judgement: Judgement | undefined;
@@ -65,6 +65,7 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
       recorder,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: options.attemptTimeoutMs }),
+      prefetched: delegation.prefetched,
       judge: (chain) => judgeChain(delegation, chain, options),
     });
     connection = outcome.connection;

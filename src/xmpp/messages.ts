@@ -148,7 +148,8 @@ export class Messaging {
       const id = stanza.attrs.id;
       if (stanza.name === 'message' && id && this.#tracked.get(id)?.state === 'sending' && !this.#outbox.includes(id)) this.#outbox.push(id);
     });
-    session.onOnline(() => this.#flush());
+    // Queued messages go out once initial presence (stage 1) has been sent.
+    session.onOnline(() => this.#flush(), 2);
   }
 
   /** Sends now when online, else queues for the next connection; the message starts as 'sending'. */

@@ -73,13 +73,16 @@ export class Presence {
     session.parts.middleware.use(async (context, next) => {
       if (context.stanza.name === 'presence') {
         const applied = applyPresence(this.#table, context.stanza);
-        if (applied) {
+        // "Unavailable" from a contact already offline changes nothing (a server answers every
+        // probe of an offline contact so, thousands at a login): no event.
+        if (applied && (this.#table.has(applied.jid) || applied.table.has(applied.jid))) {
           this.#table = applied.table;
           this.events.emit('contact', { jid: applied.jid, resources: this.resourcesOf(applied.jid) });
         }
       }
       return next();
     });
+    // Stage 1: after the roster and carbons, since initial presence follows the roster request (RFC 6121 2.2).
     session.onOnline(async (resumed) => {
       if (resumed) return;
       // A new session: what we knew of contacts is gone; the server sends it again after our presence.
@@ -87,7 +90,7 @@ export class Presence {
       this.#table = new Map();
       for (const jid of known) this.events.emit('contact', { jid, resources: [] });
       await session.parts.entity.send(presenceStanza(this.#own));
-    });
+    }, 1);
   }
 
   get own(): OwnPresence {

@@ -52,7 +52,12 @@ export function applyRosterChange(items: ReadonlyMap<string, RosterItem>, change
 }
 
 export interface RosterEvents {
+  /** The whole roster, after every fetch and every push. */
   roster: RosterItem[];
+  /** The whole roster as the server sent it at this session's start. */
+  fetched: RosterItem[];
+  /** One item of a server push, before the `roster` event that follows it. */
+  item: RosterChange;
   'subscription-request': string;
 }
 
@@ -69,7 +74,9 @@ export class Roster {
       if (!isTrustedPush(context.stanza.attrs.from, session.jid)) return undefined;
       for (const element of context.element.getChildren('item')) {
         const change = parseRosterItem(element);
-        if (change) this.#items = applyRosterChange(this.#items, change);
+        if (!change) continue;
+        this.#items = applyRosterChange(this.#items, change);
+        this.events.emit('item', change);
       }
       this.#publish();
       return true;
@@ -107,6 +114,7 @@ export class Roster {
       if (change && change.subscription !== 'remove') items.set(change.jid, change);
     }
     this.#items = items;
+    this.events.emit('fetched', this.items);
     this.#publish();
     return this.items;
   }

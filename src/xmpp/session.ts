@@ -16,6 +16,7 @@ import type { Element } from '@xmpp/xml';
 import { DnaError, messageOf } from '../dna/errors.ts';
 import type { TrustAnchors } from '../dna/pkix.ts';
 import type { PoshCache } from '../dna/posh/cache.ts';
+import type { LookupOrder } from '../dna/pipeline.ts';
 import type { DelegationReport } from '../dna/report.ts';
 import type { DnsResolver } from '../dna/resolver.ts';
 import { StepRecorder } from '../dna/steps.ts';
@@ -24,6 +25,7 @@ import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
+import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
 import { authenticationError, SaltedPasswordCache, ScramError } from './scram.ts';
 import { VerifiedClient } from './verified-client.ts';
 
@@ -63,6 +65,8 @@ export interface SessionOptions {
   allowPlain?: boolean;
   /** XEP-0198 ack request interval and timeout. */
   streamManagement?: { requestAckIntervalMs?: number; timeoutMs?: number };
+  /** The pipeline's lookup order (default parallel); the others are the benchmark's baselines. */
+  lookups?: LookupOrder;
 }
 
 export interface SessionEvents {
@@ -118,7 +122,7 @@ export class XmppSession {
   readonly parts: SessionParts;
   readonly #options: SessionOptions;
   readonly #recorderSteps: StepEvent[] = [];
-  readonly #onlineHooks: Array<(resumed: boolean) => Promise<void> | void> = [];
+  readonly #onlineHooks: StagedHook[] = [];
   #state: SessionState = 'offline';
   #problem: SessionProblem | null = null;
   #running = false;
@@ -208,9 +212,12 @@ export class XmppSession {
     return this.#phase === 'online';
   }
 
-  /** Runs after every bind (resumed: false) or resumption (resumed: true), before `online` is emitted. */
-  onOnline(hook: (resumed: boolean) => Promise<void> | void): void {
-    this.#onlineHooks.push(hook);
+  /**
+   * Runs after every bind (resumed: false) or resumption (resumed: true), before `online` is emitted,
+   * in stages (online-hooks.ts): hooks of one stage together, a stage after those below it.
+   */
+  onOnline(hook: OnlineHook, stage = 0): void {
+    this.#onlineHooks.push({ hook, stage });
   }
 
   /**
@@ -315,13 +322,7 @@ export class XmppSession {
         this.#retry = 0;
         this.#lastError = null;
         this.#phase = 'online';
-        for (const hook of this.#onlineHooks) {
-          try {
-            await hook(outcome.resumed);
-          } catch (error) {
-            console.error(`An online hook of ${this.jid} failed: ${messageOf(error)}`);
-          }
-        }
+        await this.#runOnlineHooks(outcome.resumed);
         // A hook may have seen the connection drop already.
         if (this.#phase !== 'online') return this.#state;
         this.#setState('online', null, null);
@@ -339,6 +340,10 @@ export class XmppSession {
         this.#scheduleRetry(outcome.problem, reconnecting);
         return this.#state;
     }
+  }
+
+  #runOnlineHooks(resumed: boolean): Promise<void> {
+    return runOnlineHooks(this.#onlineHooks, resumed, (error) => console.error(`An online hook of ${this.jid} failed: ${messageOf(error)}`));
   }
 
   async #closeQuietly(): Promise<void> {
@@ -370,6 +375,7 @@ export class XmppSession {
       recorder,
       signal: AbortSignal.any([signal, AbortSignal.timeout(options.attemptTimeoutMs ?? 30_000)]),
       manualCandidates,
+      lookups: options.lookups,
     }).catch((error: unknown) => {
       if (signal.aborted) return null;
       throw error;

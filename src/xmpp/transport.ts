@@ -5,6 +5,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Parser, type Element } from '@xmpp/xml';
 import { DnaError, messageOf } from '../dna/errors.ts';
+import { lookUpAddresses } from '../dna/pipeline.ts';
 import type { DnsResolver } from '../dna/resolver.ts';
 import type { StepRecorder } from '../dna/steps.ts';
 import type { ConnectCandidate, ConnectionFacts, ServiceName, Verdict } from '../dna/types.ts';
@@ -29,6 +30,8 @@ export interface SecureConnectOptions<J extends Judged> {
   judge: (chain: Buffer[], connection: ConnectionFacts) => Promise<J>;
   /** Budget for one address: TCP, STARTTLS and the handshake. */
   attemptTimeoutMs?: number;
+  /** Address lookups the pipeline already started, by host; each is used once, instead of a new lookup. */
+  prefetched?: Map<string, Promise<string[]>>;
   signal?: AbortSignal;
 }
 
@@ -158,10 +161,10 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
       protocol: null, cipher: null, alpn: null, error: null,
     });
     let addresses: string[];
+    const early = options.prefetched?.get(candidate.host);
+    options.prefetched?.delete(candidate.host);
     try {
-      addresses = await recorder.time('dns', `A/AAAA ${candidate.host}`, async () =>
-        (await resolver.resolveAddresses(candidate.host)).map((a) => a.address),
-      (found) => ({ ok: true, detail: found.join(', ') }));
+      addresses = await (early ?? lookUpAddresses(candidate.host, { resolver, recorder }));
     } catch (error) {
       lastFailure = { ok: false, code: 'CONNECT_FAILED', reason: `${candidate.host} has no address: ${messageOf(error)}`, connection: facts(null) };
       continue;

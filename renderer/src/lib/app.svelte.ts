@@ -1,11 +1,12 @@
 // The renderer's state: what the app core reports, kept current by its events. Components read it
 // and call the core through `api`; nothing here talks to the network itself.
 import type {
-  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi, RosterContact,
+  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi,
 } from '../../../src/app/contract.ts';
 import { demoAccountToSelect } from './demo.ts';
 import { DomainCheckState } from './domain-check.svelte.ts';
 import { failureOf } from './failure.ts';
+import { pendingRoster, queueContact, queueFull, settle, type PendingRoster } from './roster-updates.ts';
 import { SessionState } from './session.svelte.ts';
 
 export type View = 'account' | 'chat' | 'check';
@@ -35,10 +36,10 @@ export class AppState {
   // Not reactive: each SessionState is reactive inside; the map only finds them.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #sessions = new Map<string, SessionState>();
-  // Latest roster per account not yet shown: a burst of presence (every contact at login) becomes
-  // one update per frame instead of one sort and render per event.
+  // Roster events per account not yet shown: a burst of presence (every contact at login) or of
+  // messages becomes one update per frame instead of one sort and render per event.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #pendingRosters = new Map<string, RosterContact[]>();
+  readonly #pendingRosters = new Map<string, PendingRoster>();
   #rosterFrame = false;
   #nextNotice = 1;
 
@@ -126,13 +127,18 @@ export class AppState {
     this.selectedId ??= account.id;
   }
 
-  #queueRoster(accountId: string, contacts: RosterContact[]): void {
-    this.#pendingRosters.set(accountId, contacts);
+  #queueRoster(accountId: string, update: (pending: PendingRoster) => void): void {
+    let pending = this.#pendingRosters.get(accountId);
+    if (!pending) this.#pendingRosters.set(accountId, (pending = pendingRoster()));
+    update(pending);
     if (this.#rosterFrame) return;
     this.#rosterFrame = true;
     const flush = (): void => {
       this.#rosterFrame = false;
-      for (const [id, latest] of this.#pendingRosters) this.session(id).roster = latest;
+      for (const [id, pending] of this.#pendingRosters) {
+        const session = this.session(id);
+        session.roster = settle(session.roster, pending);
+      }
       this.#pendingRosters.clear();
     };
     // A hidden page gets no animation frames; a timer still delivers there.
@@ -160,7 +166,8 @@ export class AppState {
       session.retryInMs = retryInMs;
       this.accounts = this.accounts.map((account) => (account.id === accountId ? { ...account, state } : account));
     });
-    on('roster', ({ accountId, contacts }) => this.#queueRoster(accountId, contacts));
+    on('roster', ({ accountId, contacts }) => this.#queueRoster(accountId, (pending) => queueFull(pending, contacts)));
+    on('roster.contact', ({ accountId, jid, contact }) => this.#queueRoster(accountId, (pending) => queueContact(pending, jid, contact)));
     on('presence.own', ({ accountId, presence }) => {
       this.session(accountId).ownPresence = presence;
     });

@@ -55,6 +55,11 @@ function secureContextFor(trustAnchors: readonly string[]): SecureContext {
   return context;
 }
 
+/** Builds the HTTPS trust store for `trustAnchors` now, so that the first retrieval does not have to. */
+export function prepareTrustStore(trustAnchors: readonly string[]): void {
+  secureContextFor(trustAnchors);
+}
+
 function createAgent(resolver: DnsResolver, secureContext: SecureContext): Agent {
   return new Agent({
     // SNI and the name check use each request's URL host (undici's default servername).
