@@ -84,7 +84,15 @@ class LocalDemo implements DemoController {
   }
 
   async #start(): Promise<DemoStatus> {
-    if (this.#status.state === 'running') return this.status();
+    if (this.#status.state === 'running' && this.#testbed) {
+      // Already running: only bring back the demo account if it was removed meanwhile.
+      const accountId = this.#ensureAlice(this.#testbed);
+      if (accountId !== this.#status.accountId) {
+        this.#update({ accountId });
+        await this.#reconnectAlice(accountId);
+      }
+      return this.status();
+    }
     const began = performance.now();
     const addresses = this.#options.addresses ?? DEMO_ADDRESSES;
     const web = `${addresses.web} and ${addresses.xmpp}`;

@@ -150,6 +150,17 @@ describe('a running demo', () => {
     expect(attempt?.report?.verdict.code).toBe('POSH_MISMATCH');
   });
 
+  it('start while running brings back a removed demo account and signs it in', async () => {
+    await call(recorded, 'accounts.remove', { accountId: status.accountId });
+    const again = await call<DemoStatus>(recorded, 'demo.start');
+    expect(again.state).toBe('running');
+    expect(again.accountId).not.toBe(status.accountId);
+    status = again;
+    const { account, attempt } = await snapshot();
+    expect(account).toMatchObject({ jid: 'alice@example.com', isDemo: true, state: 'refused' });
+    expect(attempt?.report?.verdict.code).toBe('POSH_MISMATCH');
+  });
+
   it('stop frees every socket; a new start signs the same demo account in again', async () => {
     const stopped = await call<DemoStatus>(recorded, 'demo.stop');
     expect(stopped).toMatchObject({ state: 'stopped', variant: null, addresses: null, accountId: status.accountId });

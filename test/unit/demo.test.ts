@@ -161,6 +161,7 @@ describe('the renderer\'s demo words', () => {
     ['the account appears during a start: show it', status({}), status({ accountId: 'acct-1' }), 'acct-1'],
     ['the page loads while the demo starts: show it', null, status({ accountId: 'acct-1' }), 'acct-1'],
     ['a start completes: show it', status({ accountId: 'acct-1' }), status({ state: 'running', accountId: 'acct-1' }), 'acct-1'],
+    ['a removed demo account brought back while running: show it', status({ state: 'running', accountId: 'acct-1' }), status({ state: 'running', accountId: 'acct-2' }), 'acct-2'],
     ['a variant switch: leave the selection alone', status({ state: 'running', accountId: 'acct-1' }), status({ state: 'running', accountId: 'acct-1', variant: 'absent' }), null],
     ['a stop: leave the selection alone', status({ state: 'running', accountId: 'acct-1' }), status({ state: 'stopped', accountId: 'acct-1' }), null],
     ['a failed start without an account: nothing to show', status({}), status({ state: 'failed' }), null],

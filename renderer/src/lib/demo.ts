@@ -30,11 +30,12 @@ export const demoBusy = (status: DemoStatus | null): boolean =>
 
 /**
  * The demo account to bring to the front after this status change: when a start creates or finds
- * it, and when a start completes; never during a variant switch the user made from that account.
+ * it (or brings back a removed one), and when a start completes; never during a variant switch
+ * the user made from that account.
  */
 export function demoAccountToSelect(previous: DemoStatus | null, next: DemoStatus): string | null {
   if (!next.accountId) return null;
-  const appeared = next.state === 'starting' && previous?.accountId !== next.accountId;
+  const appeared = (next.state === 'starting' || next.state === 'running') && previous?.accountId !== next.accountId;
   const started = next.state === 'running' && previous?.state === 'starting';
   return appeared || started ? next.accountId : null;
 }
