@@ -115,8 +115,9 @@ describe('signing in on a POSH-delegated domain', () => {
     const requestsBefore = (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
     await page.getByTestId('posh-refresh').click();
     await expect.poll(async () => Date.parse((await page.getByTestId('posh-expiry-date').getAttribute('datetime'))!), { timeout: 10_000 }).toBeGreaterThan(before);
-    const requestsAfter = (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
-    expect(requestsAfter).toBe(requestsBefore + 1);
+    // nginx writes its access log line after the response, so the page can be ahead of the log.
+    const poshRequests = async () => (await testbed.webRequests()).filter((request) => request.path === '/.well-known/posh/xmpp-client.json').length;
+    await expect.poll(poshRequests, { timeout: 5_000 }).toBe(requestsBefore + 1);
     expect(await page.getByTestId('posh-refresh').isEnabled()).toBe(true);
     expectNoPageErrors(errors);
   });
