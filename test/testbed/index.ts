@@ -120,6 +120,9 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   if (!Number.isInteger(scramIterations) || scramIterations < 4096) {
     throw new TestbedError('TESTBED_BAD_OPTION', `scramIterations must be an integer of at least 4096 (RFC 5802 minimum), not ${scramIterations}.`);
   }
+  if (options.archiveItemLimit !== undefined && (!Number.isInteger(options.archiveItemLimit) || options.archiveItemLimit < 1)) {
+    throw new TestbedError('TESTBED_BAD_OPTION', `archiveItemLimit must be a positive integer, not ${options.archiveItemLimit}.`);
+  }
   const programs = await requirePrograms(options.programPath);
   await checkPrivileges();
 
@@ -204,7 +207,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const serversStarted = (async () => {
       const certificates = await createTestbedCertificates(dirs.certs);
       log(`certificates in ${dirs.certs}`);
-      const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, programs, contacts: options.contacts ?? [], running, saveRecord, log }, options.variant ?? 'direct');
+      const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, archiveItemLimit: options.archiveItemLimit, programs, contacts: options.contacts ?? [], running, saveRecord, log }, options.variant ?? 'direct');
       await settleAll([machine.startWeb(), machine.startXmpp()]);
       return machine;
     })();

@@ -46,6 +46,7 @@ export interface MachineSetup {
   addresses: TestbedAddresses;
   certificates: TestbedCertificates;
   scramIterations: number;
+  archiveItemLimit?: number | undefined;
   programs: Record<string, string>;
   /** Mutual subscriptions written before Prosody starts. */
   contacts: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
@@ -79,6 +80,7 @@ export class TestbedMachine {
       dir: dirs.prosody,
       address: addresses.xmpp,
       scramIterations: setup.scramIterations,
+      archiveItemLimit: setup.archiveItemLimit,
       hosts: [
         { domain: EXAMPLE_DOMAIN, certPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.pem`), keyPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.key`) },
         { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath },

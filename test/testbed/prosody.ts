@@ -21,6 +21,8 @@ export interface ProsodySetup {
   dir: string;
   address: string;
   scramIterations: number;
+  /** storage_archive_item_limit; Prosody's default when absent. */
+  archiveItemLimit?: number | undefined;
   hosts: readonly ProsodyHost[];
 }
 
@@ -74,6 +76,7 @@ export function renderProsodyConfig(setup: ProsodySetup): string {
     'authentication = "internal_hashed"',
     'storage = "internal"',
     `default_iteration_count = ${setup.scramIterations}`,
+    ...(setup.archiveItemLimit === undefined ? [] : [`storage_archive_item_limit = ${setup.archiveItemLimit}`]),
     `modules_enabled = ${luaList(MODULES)}`,
     'modules_disabled = { "http" }',
     'archive_expires_after = "1d"',

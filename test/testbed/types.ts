@@ -34,6 +34,12 @@ export interface TestbedOptions {
   runtimeDir?: string;
   /** Prosody's default_iteration_count for the SCRAM credentials of every account (default 4096). */
   scramIterations?: number;
+  /**
+   * Messages each account's archive (XEP-0313) keeps before Prosody starts pruning it on every new
+   * message (storage_archive_item_limit; Prosody's default 10,000). The benchmark's long
+   * conversations need more.
+   */
+  archiveItemLimit?: number;
   /** Progress lines (never passwords). */
   log?: (line: string) => void;
   /** Other loopback addresses, so that a second testbed can run beside the first. */

@@ -96,6 +96,15 @@ describe('Prosody accounts and configuration', () => {
   });
 
   it.each([
+    { rule: "Prosody's own archive limit when none is given", archiveItemLimit: undefined, line: null },
+    { rule: 'a larger archive for long conversations (XEP-0313, storage_archive_item_limit)', archiveItemLimit: 50_000, line: 'storage_archive_item_limit = 50000' },
+  ])('the configuration keeps $rule', ({ archiveItemLimit, line }) => {
+    const config = renderProsodyConfig({ dir: '/run/tb/prosody', address: '127.0.0.3', scramIterations: 4096, archiveItemLimit, hosts: [] });
+    if (line === null) expect(config).not.toContain('storage_archive_item_limit');
+    else expect(config).toContain(line);
+  });
+
+  it.each([
     ['SASL <auth>, xmlns first', "Nov 22 11:46:25 c2s1\tdebug\tReceived[c2s_unauthed]: <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN' xml:lang='en'>", true],
     ['SASL <auth>, xml:lang first', "Nov 22 11:47:51 c2s2\tdebug\tReceived[c2s_unauthed]: <auth xml:lang='en' xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>", true],
     ['SCRAM <response>', "Nov 22 11:47:51 c2s2\tdebug\tReceived[c2s_unauthed]: <response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", true],
