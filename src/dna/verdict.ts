@@ -1,6 +1,6 @@
 // The verdict (DESIGN section 5, RFC 7712 prooftypes): PKIX first, then POSH, else the most
 // specific reason the domain is not proved, with what its admin could publish to fix it.
-import { describeCertificate } from './certificate.ts';
+import { parseCertificate } from './certificate.ts';
 import { DnaError } from './errors.ts';
 import { normalizeDomain } from './domain.ts';
 import { IdentityMismatch, verifyServiceIdentity } from './identity.ts';
@@ -110,9 +110,10 @@ export function decideVerdict(input: VerdictInput): VerdictOutcome {
   ensurePoshIsFor(posh, d, service);
   const leaf = chain[0];
   if (!leaf) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');
-  const certificate = describeCertificate(leaf);
+  const parsedLeaf = parseCertificate(leaf);
+  const certificate = parsedLeaf.facts;
 
-  const pkix = validateChain(chain, anchors, now);
+  const pkix = validateChain(chain, anchors, now, parsedLeaf);
   let identity: IdentityMatch | null = null;
   let mismatch: IdentityMismatch | null = null;
   try {
