@@ -10,7 +10,7 @@ import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib
 import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
 import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
 import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents } from '../../renderer/src/lib/timeline.ts';
-import { fixedWindowOf, offsetsOf, rowAt, windowOf } from '../../renderer/src/lib/virtual.ts';
+import { fixedWindowOf, RowHeights, windowOf } from '../../renderer/src/lib/virtual.ts';
 
 const T0 = 1_800_000_000_000;
 const step = (id: string, name: TimedStep['name'], start: number, end: number, ok = true): TimedStep => ({
@@ -65,20 +65,53 @@ describe('the connection timeline', () => {
 describe('windowing long lists', () => {
   it('rows of measured heights: offsets, the row at a y, and the window with overscan', () => {
     const heights = [10, 20, 30, 40];
-    const offsets = offsetsOf(4, (index) => heights[index]!);
-    expect([...offsets]).toEqual([0, 10, 30, 60, 100]);
-    expect([rowAt(offsets, 0), rowAt(offsets, 9.9), rowAt(offsets, 10), rowAt(offsets, 99), rowAt(offsets, 1000)]).toEqual([0, 0, 1, 3, 3]);
-    expect(windowOf(offsets, 25, 10, 0)).toEqual({ start: 1, end: 3, padTop: 10, padBottom: 40, total: 100 });
-    expect(windowOf(offsets, 25, 10, 1)).toEqual({ start: 0, end: 4, padTop: 0, padBottom: 0, total: 100 });
+    const rows = new RowHeights();
+    rows.reset(4, (index) => heights[index]!);
+    expect([0, 1, 2, 3, 4].map((index) => rows.offsetOf(index))).toEqual([0, 10, 30, 60, 100]);
+    expect([rows.rowAt(0), rows.rowAt(9.9), rows.rowAt(10), rows.rowAt(99), rows.rowAt(1000)]).toEqual([0, 0, 1, 3, 3]);
+    expect(windowOf(rows, 25, 10, 0)).toEqual({ start: 1, end: 3, padTop: 10, padBottom: 40, total: 100 });
+    expect(windowOf(rows, 25, 10, 1)).toEqual({ start: 0, end: 4, padTop: 0, padBottom: 0, total: 100 });
+  });
+
+  it('a measured height replaces the estimate: every offset after it moves, none before', () => {
+    const rows = new RowHeights();
+    rows.reset(5, () => 50);
+    rows.set(2, 80);
+    expect([0, 1, 2, 3, 4, 5].map((index) => rows.offsetOf(index))).toEqual([0, 50, 100, 180, 230, 280]);
+    expect(rows.total).toBe(280);
+    expect(rows.rowAt(179)).toBe(2);
+    expect(rows.rowAt(180)).toBe(3);
+    rows.set(7, 10);
+    expect(rows.total).toBe(280);
   });
 
   it('20,000 rows render only the rows in view (plus overscan), wherever the view is', () => {
-    const offsets = offsetsOf(20_000, (index) => 40 + (index % 3) * 10);
-    for (const scrollTop of [0, 400_000, offsets[20_000]! - 600]) {
-      const range = windowOf(offsets, scrollTop, 600, 8);
+    const rows = new RowHeights();
+    rows.reset(20_000, (index) => 40 + (index % 3) * 10);
+    for (const scrollTop of [0, 400_000, rows.total - 600]) {
+      const range = windowOf(rows, scrollTop, 600, 8);
       expect(range.end - range.start).toBeLessThanOrEqual(600 / 40 + 2 + 16);
-      expect(range.padTop + (offsets[range.end]! - offsets[range.start]!) + range.padBottom).toBe(range.total);
+      expect(range.padTop + (rows.offsetOf(range.end) - rows.offsetOf(range.start)) + range.padBottom).toBe(range.total);
     }
+  });
+
+  it('20,000 rows: offsets from the tree equal the running sum after any measurements', () => {
+    const heights = Array.from({ length: 20_000 }, (_, index) => 40 + (index % 7) * 3);
+    const rows = new RowHeights();
+    rows.reset(heights.length, (index) => heights[index]!);
+    for (const index of [0, 1, 4095, 4096, 12_345, 19_999]) {
+      heights[index] = 97;
+      rows.set(index, 97);
+    }
+    let sum = 0;
+    for (let index = 0; index < heights.length; index += 1) {
+      if (index % 997 === 0) {
+        expect(rows.offsetOf(index)).toBe(sum);
+        expect(rows.rowAt(sum)).toBe(index);
+      }
+      sum += heights[index]!;
+    }
+    expect(rows.total).toBe(sum);
   });
 
   it('fixed-height rows (the roster): 5,000 contacts, a window of about a screen', () => {

@@ -23,6 +23,11 @@ export class Conversation {
     return this.messages[0]?.id ?? null;
   }
 
+  /** Where the message with this id is in `messages`, or -1. O(1). */
+  indexOf(id: string): number {
+    return this.#positions.get(id) ?? -1;
+  }
+
   /** A live message (sent or received); replaces the one with the same id. */
   add(message: ChatMessage): void {
     const at = this.#positions.get(message.id);

@@ -12,37 +12,88 @@ export interface WindowRange {
   total: number;
 }
 
-/** Offsets of every row: offsets[i] is the top of row i, offsets[n] the total height. O(n). */
-export function offsetsOf(count: number, heightOf: (index: number) => number): Float64Array {
-  const offsets = new Float64Array(count + 1);
-  for (let index = 0; index < count; index += 1) offsets[index + 1] = offsets[index]! + heightOf(index);
-  return offsets;
-}
+/**
+ * Row heights as a Fenwick tree: a measured height changes in O(log n), and the offset of a row or
+ * the row at an offset is found in O(log n). A conversation of 20,000 messages is measured a few
+ * rows per frame while it scrolls; recomputing every offset each time costs a frame's budget.
+ */
+export class RowHeights {
+  #tree = new Float64Array(1);
+  #heights = new Float64Array(0);
+  #total = 0;
 
-/** The index of the row that contains `y` (the last row whose top is at or above y). O(log n). */
-export function rowAt(offsets: Float64Array, y: number): number {
-  const count = offsets.length - 1;
-  if (count <= 0) return 0;
-  let low = 0;
-  let high = count - 1;
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    if (offsets[middle]! <= y) low = middle;
-    else high = middle - 1;
+  get count(): number {
+    return this.#heights.length;
   }
-  return low;
+
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Starts over with `count` rows. O(n). */
+  reset(count: number, heightOf: (index: number) => number): void {
+    this.#heights = new Float64Array(count);
+    this.#tree = new Float64Array(count + 1);
+    this.#total = 0;
+    for (let index = 0; index < count; index += 1) {
+      const height = heightOf(index);
+      this.#heights[index] = height;
+      this.#total += height;
+      // Linear construction: each node passes its sum to its parent.
+      this.#tree[index + 1]! += height;
+      const parent = index + 1 + ((index + 1) & -(index + 1));
+      if (parent <= count) this.#tree[parent]! += this.#tree[index + 1]!;
+    }
+  }
+
+  heightOf(index: number): number {
+    return this.#heights[index] ?? 0;
+  }
+
+  /** Sets one row's height. O(log n). */
+  set(index: number, height: number): void {
+    const delta = height - (this.#heights[index] ?? height);
+    if (delta === 0 || index < 0 || index >= this.count) return;
+    this.#heights[index] = height;
+    this.#total += delta;
+    for (let node = index + 1; node <= this.count; node += node & -node) this.#tree[node]! += delta;
+  }
+
+  /** The top of row `index` (the total height at `count`). O(log n). */
+  offsetOf(index: number): number {
+    let sum = 0;
+    for (let node = Math.min(index, this.count); node > 0; node -= node & -node) sum += this.#tree[node]!;
+    return sum;
+  }
+
+  /** The row that contains `y`: the last row whose top is at or above y. O(log n). */
+  rowAt(y: number): number {
+    const count = this.count;
+    if (count === 0) return 0;
+    let position = 0;
+    let remaining = y;
+    for (let step = 2 ** Math.floor(Math.log2(count)); step > 0; step >>= 1) {
+      const next = position + step;
+      if (next <= count && this.#tree[next]! <= remaining) {
+        position = next;
+        remaining -= this.#tree[next]!;
+      }
+    }
+    return Math.min(position, count - 1);
+  }
 }
 
 /** The rows to render for a viewport at `scrollTop` of height `viewport`, with `overscan` rows either side. */
-export function windowOf(offsets: Float64Array, scrollTop: number, viewport: number, overscan = 6): WindowRange {
-  const count = offsets.length - 1;
-  const total = offsets[count] ?? 0;
+export function windowOf(rows: RowHeights, scrollTop: number, viewport: number, overscan = 6): WindowRange {
+  const count = rows.count;
+  const total = rows.total;
   if (count === 0) return { start: 0, end: 0, padTop: 0, padBottom: 0, total };
-  const first = rowAt(offsets, Math.max(0, scrollTop));
-  const last = rowAt(offsets, Math.max(0, scrollTop + viewport));
+  const first = rows.rowAt(Math.max(0, scrollTop));
+  const last = rows.rowAt(Math.max(0, scrollTop + viewport));
   const start = Math.max(0, first - overscan);
   const end = Math.min(count, last + 1 + overscan);
-  return { start, end, padTop: offsets[start]!, padBottom: total - offsets[end]!, total };
+  const padTop = rows.offsetOf(start);
+  return { start, end, padTop, padBottom: total - rows.offsetOf(end), total };
 }
 
 /** Fixed-height rows: the same window without an offsets table. O(1). */
