@@ -1,12 +1,13 @@
 // Work the first connection would otherwise do on its critical path, done while the app waits for
 // the user instead: reading and indexing the system roots for PKIX, building the HTTPS trust store
-// of each anchor set for POSH retrieval (tens of milliseconds each), and one rehearsal of the
-// verdict, whose code runs slowly the first time (measured by `npm run bench`, scenario a).
+// of each anchor set for POSH retrieval (tens of milliseconds each), and one rehearsal each of a
+// POSH retrieval and of the verdict, whose code runs slowly the first time (measured by
+// `npm run bench`, scenario a).
 import { X509Certificate } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { systemRootsPem } from './anchors.ts';
 import { trustAnchors, warmSystemAnchors } from './pkix.ts';
-import { prepareTrustStore } from './posh/fetch.ts';
+import { prepareTrustStore, rehearseRetrieval } from './posh/fetch.ts';
 import { fingerprintsOf } from './posh/fingerprints.ts';
 import { decideVerdict } from './verdict.ts';
 
@@ -41,7 +42,7 @@ export function rehearseVerdict(): void {
  */
 export async function warmTrustStores(anchorSets: readonly (readonly string[])[], more: ReadonlyArray<() => void> = []): Promise<void> {
   const seen = new Set<string>();
-  const pieces: Array<() => void> = [warmSystemAnchors, rehearseVerdict, ...more];
+  const pieces: Array<() => void | Promise<void>> = [warmSystemAnchors, rehearseVerdict, rehearseRetrieval, ...more];
   for (const anchors of anchorSets) {
     const key = anchors.join('\n');
     if (seen.has(key)) continue;
@@ -51,7 +52,7 @@ export async function warmTrustStores(anchorSets: readonly (readonly string[])[]
   for (const piece of pieces) {
     await nextTurn();
     try {
-      piece();
+      await piece();
     } catch {
       // reported by the connection that uses these anchors
     }

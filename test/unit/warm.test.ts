@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { systemRootsPem } from '../../src/dna/anchors.ts';
 import { trustAnchors } from '../../src/dna/pkix.ts';
+import { rehearseRetrieval } from '../../src/dna/posh/fetch.ts';
 import { rehearseVerdict, warmTrustStores } from '../../src/dna/warm.ts';
 
 describe('warming the trust stores', () => {
@@ -23,6 +24,10 @@ describe('warming the trust stores', () => {
 
   it('the rehearsal decides on a system root without touching the network', () => {
     expect(() => rehearseVerdict()).not.toThrow();
+  });
+
+  it('the retrieval rehearsal reads a document from memory: warm-up.invalid never resolves, so a network request would fail', async () => {
+    await expect(rehearseRetrieval()).resolves.toBeUndefined();
   });
 
   it('after warming, the anchors are the same: every system root is trusted, nothing else', async () => {
