@@ -8,7 +8,7 @@ import type { AppEvent } from '../app/contract.ts';
 import { demoOptionsFromEnv } from '../demo/config.ts';
 import { startDemoFromCommandLine } from '../demo/console.ts';
 import { createDemoFactory } from '../demo/controller.ts';
-import type { StoreRecovery } from '../web/file-storage.ts';
+import type { StoreRecovery } from '../app/file-storage.ts';
 import { APP_SCHEME } from './channels.ts';
 import { replayTo, wireIpc } from './ipc.ts';
 import { mayUsePermission } from './policy.ts';

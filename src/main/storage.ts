@@ -4,7 +4,7 @@
 import { safeStorage } from 'electron';
 import ElectronStore from 'electron-store';
 import type { AppStorage } from '../app/storage.ts';
-import { encryptedSecrets, fileStorage, type JsonFile, type JsonFileFactory, type SecretCipher, type StoreRecovery } from '../web/file-storage.ts';
+import { encryptedSecrets, fileStorage, type JsonFile, type JsonFileFactory, type SecretCipher, type StoreRecovery } from '../app/file-storage.ts';
 
 const openElectronStore: JsonFileFactory = ({ configName, ...options }) =>
   new ElectronStore<Record<string, unknown>>({ ...options, name: configName }) as unknown as JsonFile;

@@ -6,7 +6,7 @@ import type { AppCore, AppEvent } from '../app/contract.ts';
 import type { DemoOptions } from '../demo/config.ts';
 import { createDemoFactory } from '../demo/controller.ts';
 import { openConfFile } from './conf-file.ts';
-import { fileStorage, NO_SECRETS, type StoreRecovery } from './file-storage.ts';
+import { fileStorage, NO_SECRETS, type StoreRecovery } from '../app/file-storage.ts';
 import { startWebShell, type WebShell } from './server.ts';
 
 export interface BrowserShellOptions {

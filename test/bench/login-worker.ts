@@ -10,7 +10,7 @@ import { epochMs } from '../../src/dna/clock.ts';
 import type { LookupOrder } from '../../src/dna/pipeline.ts';
 import type { StepName } from '../../src/dna/types.ts';
 import { openConfFile } from '../../src/web/conf-file.ts';
-import { fileStorage, NO_SECRETS } from '../../src/web/file-storage.ts';
+import { fileStorage, NO_SECRETS } from '../../src/app/file-storage.ts';
 
 export interface LoginJob {
   dataDir: string;

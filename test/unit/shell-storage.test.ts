@@ -1,4 +1,4 @@
-// The shells' store files (src/web/file-storage.ts) on real conf files in a scratch directory:
+// The shells' store files (src/app/file-storage.ts) on real conf files in a scratch directory:
 // each store round-trips, a damaged file is set aside and reported without touching the others,
 // an I/O failure is not mistaken for damage, and remembered passwords are only ever ciphertext.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRecord } from '../../src/app/storage.ts';
 import { openConfFile } from '../../src/web/conf-file.ts';
-import { encryptedSecrets, fileStorage, NO_SECRETS, type SecretCipher, type StoreRecovery } from '../../src/web/file-storage.ts';
+import { encryptedSecrets, fileStorage, NO_SECRETS, type SecretCipher, type StoreRecovery } from '../../src/app/file-storage.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {

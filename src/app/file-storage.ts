@@ -6,8 +6,8 @@
 // empty one; the other files are untouched.
 import { renameSync } from 'node:fs';
 import type { KeyValueStore } from '../dna/posh/cache.ts';
-import type { AppSettings } from '../app/contract.ts';
-import { DEFAULT_SETTINGS, type AccountRecord, type AppStorage, type SecretStore } from '../app/storage.ts';
+import type { AppSettings } from './contract.ts';
+import { DEFAULT_SETTINGS, type AccountRecord, type AppStorage, type SecretStore } from './storage.ts';
 
 /** The part of a conf (or electron-store) instance this module uses. */
 export interface JsonFile {
