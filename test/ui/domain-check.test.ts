@@ -1,28 +1,22 @@
 // The domain check: any domain, client and server delegation, the same chain view, no login. One
 // row per rule, each on the testbed variant that shows it.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationAttempts, type TestbedControl, type VariantName } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
-import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
+import { screenshot } from './support/browser.ts';
 import { datasets, expectNoPageErrors } from './support/flows.ts';
-import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
+import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
+import type { TestShell } from './support/shell.ts';
 
-let testbed: TestbedControl;
-let release: () => Promise<void>;
-let shell: TestShell;
-let browser: Browser;
-let app: AppPage;
+let ui: AppOnTestbed;
 let page: Page;
 let errors: string[];
+let shell: TestShell;
+let testbed: TestbedControl;
 
 beforeAll(async () => {
-  ({ testbed, release } = await useTestbed());
-  shell = await startShell();
-  browser = await launchChromium();
-  app = await openApp(browser, shell.shell.url);
-  page = app.page;
-  errors = collectPageErrors(page);
+  ui = await openAppOnTestbed();
+  ({ testbed, shell, page, errors } = ui);
   await page.getByTestId('nav-check').click();
   await page.getByTestId('check-domain').fill('example.com');
   await page.getByTestId('domain-check-form').locator('summary').click();
@@ -30,11 +24,7 @@ beforeAll(async () => {
   await page.getByTestId('check-ca').fill(testbed.caPem);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await shell?.dispose();
-  await release?.();
-});
+afterAll(() => ui?.close());
 
 type Service = 'xmpp-client' | 'xmpp-server';
 

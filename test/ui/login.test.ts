@@ -1,36 +1,26 @@
 // alice@example.com signs in through the UI on the testbed's POSH-delegated domain: example.com's
 // SRV records point at hosting.example.net, whose certificate does not name example.com; example.com
 // publishes its fingerprint (RFC 7711), so the client connects without a prompt (RFC 7712 POSH).
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
-import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
+import { screenshot } from './support/browser.ts';
 import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
-import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
+import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
+import type { TestShell } from './support/shell.ts';
 
-let testbed: TestbedControl;
-let release: () => Promise<void>;
-let shell: TestShell;
-let browser: Browser;
-let app: AppPage;
+let ui: AppOnTestbed;
 let page: Page;
 let errors: string[];
+let shell: TestShell;
+let testbed: TestbedControl;
 
 beforeAll(async () => {
-  ({ testbed, release } = await useTestbed());
-  shell = await startShell();
-  browser = await launchChromium();
-  app = await openApp(browser, shell.shell.url);
-  page = app.page;
-  errors = collectPageErrors(page);
+  ui = await openAppOnTestbed();
+  ({ testbed, shell, page, errors } = ui);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await shell?.dispose();
-  await release?.();
-});
+afterAll(() => ui?.close());
 
 interface StepRow {
   step: string;

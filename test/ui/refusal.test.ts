@@ -1,40 +1,28 @@
 // When nothing proves the server, the UI refuses in plain words, sends nothing to it, offers no way
 // to accept it anyway, and gives the domain's admin the URL and the exact document to publish
 // (DESIGN section 5). One row per rule; the testbed's variants produce each case.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl, VariantName } from '../testbed/index.ts';
 import { authenticationAttempts } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
-import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
+import { screenshot } from './support/browser.ts';
 import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
-import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
+import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
 
 const WELL_KNOWN = 'https://example.com/.well-known/posh/xmpp-client.json';
 
-let testbed: TestbedControl;
-let release: () => Promise<void>;
-let shell: TestShell;
-let browser: Browser;
-let app: AppPage;
+let ui: AppOnTestbed;
 let page: Page;
 let errors: string[];
+let testbed: TestbedControl;
 
 beforeAll(async () => {
-  ({ testbed, release } = await useTestbed());
-  shell = await startShell();
-  browser = await launchChromium();
-  app = await openApp(browser, shell.shell.url);
-  await app.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: shell.shell.origin });
-  page = app.page;
-  errors = collectPageErrors(page);
+  ui = await openAppOnTestbed();
+  ({ testbed, page, errors } = ui);
+  await ui.app.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ui.shell.shell.origin });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await shell?.dispose();
-  await release?.();
-});
+afterAll(() => ui?.close());
 
 /** Signs alice in (the form the first time, the account's Connect button after that); waits for that attempt to end in `state`. */
 async function connectAlice(state: string): Promise<void> {
