@@ -33,7 +33,10 @@ export class ChatService {
     this.#accounts.set(runtime.id, chat);
     const accountId = runtime.id;
     runtime.onSession((session) => {
+      // A session replaced for new settings leaves its unwritten messages to the next one.
+      const unwritten = chat.features?.messaging.takeQueued() ?? [];
       const features = addChatFeatures(session);
+      features.messaging.adopt(unwritten);
       chat.features = features;
       void features.presence.setOwn(chat.ownPresence).catch(() => undefined);
       // The whole roster once per login; after that, one contact per change (a roster of thousands

@@ -166,6 +166,27 @@ export class Messaging {
     return this.#outbox.length;
   }
 
+  /**
+   * Hands over the messages not yet written, in order, when this session is replaced (new account
+   * settings); they are this object's no more. Written ones stay: sending them again could deliver twice.
+   */
+  takeQueued(): OutgoingMessage[] {
+    const queued = this.#outbox.flatMap((id) => {
+      const message = this.#tracked.get(id);
+      this.#tracked.delete(id);
+      return message ? [{ ...message }] : [];
+    });
+    this.#outbox = [];
+    return queued;
+  }
+
+  /** Queues messages a replaced session did not write, ids kept, ahead of any written since. */
+  adopt(messages: readonly OutgoingMessage[]): void {
+    for (const message of messages) this.#tracked.set(message.id, { ...message });
+    this.#outbox = [...messages.map((message) => message.id), ...this.#outbox];
+    if (this.#session.isOnline) void this.#flush();
+  }
+
   /** One drain at a time, so that no message is written twice by two overlapping flushes. */
   #flush(): Promise<void> {
     this.#draining ??= this.#drain().finally(() => {

@@ -176,6 +176,31 @@ describe('chat through two cores', () => {
     }
   });
 
+  it('a message written offline survives new account settings: the next session sends it, once', async () => {
+    const [aliceJid, bobJid] = await Promise.all([
+      testbed.addUser(`alice-${Date.now().toString(36)}`, 'example.com', 'alice-core-pw'),
+      testbed.addUser(`bob-${Date.now().toString(36)}`, 'example.com', 'bob-core-pw'),
+    ]);
+    const alice = recordedCore();
+    const bob = recordedCore();
+    const aliceAccount = await addTestbedAccount(alice.core, testbed, aliceJid);
+    const bobAccount = await addTestbedAccount(bob.core, testbed, bobJid);
+    try {
+      const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written before the settings changed' }])) as ChatMessage;
+      // New settings replace the session that holds the queued message.
+      await alice.core.call('accounts.update', [{ accountId: aliceAccount.id, settings: { ...aliceAccount.settings, directTls: true } }]);
+      await bob.core.call('session.connect', [{ accountId: bobAccount.id }]);
+      const arrived = bob.waitFor('message', ({ message }) => message.body === 'written before the settings changed');
+      const delivered = alice.waitFor('message.state', ({ id, state }) => id === queued.id && state === 'delivered');
+      await alice.core.call('session.connect', [{ accountId: aliceAccount.id }]);
+      await Promise.all([arrived, delivered]);
+      const history = (await bob.core.call('chat.history', [{ accountId: bobAccount.id, peer: aliceJid }])) as { messages: ChatMessage[] };
+      expect(history.messages.filter((message) => message.body === 'written before the settings changed')).toHaveLength(1);
+    } finally {
+      await Promise.all([alice.core.dispose(), bob.core.dispose()]);
+    }
+  });
+
   it('roster calls need a connection; a subscription request reaches the other core as an event; unread counts until marked read', async () => {
     const [oneJid, twoJid] = await Promise.all([
       testbed.addUser(`one-${Date.now().toString(36)}`, 'example.com', 'one-core-pw'),
