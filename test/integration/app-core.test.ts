@@ -130,15 +130,22 @@ describe('domain.check', () => {
 });
 
 describe('chat through two cores', () => {
-  it('alice and bob exchange messages both ways; a message written offline is sent once online; history comes local, then from the archive', async () => {
+  /** Two new users on the testbed (so no other test's messages reach them), each with a core and an account. */
+  async function twoFreshCores() {
+    const stamp = Date.now().toString(36);
     const [aliceJid, bobJid] = await Promise.all([
-      testbed.addUser(`alice-${Date.now().toString(36)}`, 'example.com', 'alice-core-pw'),
-      testbed.addUser(`bob-${Date.now().toString(36)}`, 'example.com', 'bob-core-pw'),
+      testbed.addUser(`alice-${stamp}`, 'example.com', 'alice-core-pw'),
+      testbed.addUser(`bob-${stamp}`, 'example.com', 'bob-core-pw'),
     ]);
     const alice = recordedCore();
     const bob = recordedCore();
     const aliceAccount = await addTestbedAccount(alice.core, testbed, aliceJid);
     const bobAccount = await addTestbedAccount(bob.core, testbed, bobJid);
+    return { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount };
+  }
+
+  it('alice and bob exchange messages both ways; a message written offline is sent once online; history comes local, then from the archive', async () => {
+    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores();
     try {
       // Written before alice is connected: queued, then sent once she is online.
       const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written offline' }])) as ChatMessage;
@@ -177,14 +184,7 @@ describe('chat through two cores', () => {
   });
 
   it('a message written offline survives new account settings: the next session sends it, once', async () => {
-    const [aliceJid, bobJid] = await Promise.all([
-      testbed.addUser(`alice-${Date.now().toString(36)}`, 'example.com', 'alice-core-pw'),
-      testbed.addUser(`bob-${Date.now().toString(36)}`, 'example.com', 'bob-core-pw'),
-    ]);
-    const alice = recordedCore();
-    const bob = recordedCore();
-    const aliceAccount = await addTestbedAccount(alice.core, testbed, aliceJid);
-    const bobAccount = await addTestbedAccount(bob.core, testbed, bobJid);
+    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores();
     try {
       const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written before the settings changed' }])) as ChatMessage;
       // New settings replace the session that holds the queued message.
@@ -202,14 +202,7 @@ describe('chat through two cores', () => {
   });
 
   it('roster calls need a connection; a subscription request reaches the other core as an event; unread counts until marked read', async () => {
-    const [oneJid, twoJid] = await Promise.all([
-      testbed.addUser(`one-${Date.now().toString(36)}`, 'example.com', 'one-core-pw'),
-      testbed.addUser(`two-${Date.now().toString(36)}`, 'example.com', 'two-core-pw'),
-    ]);
-    const one = recordedCore();
-    const two = recordedCore();
-    const oneAccount = await addTestbedAccount(one.core, testbed, oneJid);
-    const twoAccount = await addTestbedAccount(two.core, testbed, twoJid);
+    const { alice: one, bob: two, aliceJid: oneJid, bobJid: twoJid, aliceAccount: oneAccount, bobAccount: twoAccount } = await twoFreshCores();
     try {
       expect((await failure(one.core.call('roster.add', [{ accountId: oneAccount.id, jid: twoJid }]))).code).toBe('NOT_CONNECTED');
       await Promise.all([one.core.call('session.connect', [{ accountId: oneAccount.id }]), two.core.call('session.connect', [{ accountId: twoAccount.id }])]);
