@@ -18,7 +18,7 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
           // One testbed (Prosody, dnsmasq, nginx on loopback) shared by the suites that need it.
-          globalSetup: ['test/testbed/global-setup.ts'],
+          globalSetup: ['test/support/testbed-setup.ts'],
           sequence: { groupOrder: 1 },
         },
       },
@@ -30,7 +30,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          globalSetup: ['test/testbed/global-setup.ts'],
+          globalSetup: ['test/support/testbed-setup.ts'],
           sequence: { groupOrder: 2 },
         },
       },

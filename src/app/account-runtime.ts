@@ -1,11 +1,11 @@
 // One account while the app runs: its session (created at connect, from the settings of that
 // moment), the current attempt and its steps, and the last state and problem, so a reloaded UI
 // can rebuild everything from a snapshot.
-import type { LookupOrder } from '../dna/pipeline.ts';
-import { trustAnchors, type TrustAnchors } from '../dna/pkix.ts';
-import { PoshCache } from '../dna/posh/cache.ts';
-import { createResolver, type DnsResolver } from '../dna/resolver.ts';
-import type { StepEvent } from '../dna/types.ts';
+import type { LookupOrder } from '../lookup/delegation.ts';
+import { trustAnchors, type TrustAnchors } from '../verify/pkix.ts';
+import { PoshCache } from '../lookup/posh-cache.ts';
+import { createResolver, type DnsResolver } from '../lookup/resolver.ts';
+import type { StepEvent } from '../verify/types.ts';
 import type { BackoffPolicy } from '../xmpp/backoff.ts';
 import { XmppSession, type SessionProblem } from '../xmpp/session.ts';
 import type { AccountSummary, ConnectionAttempt, ConnectionState, EventPayloads } from './contract.ts';

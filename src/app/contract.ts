@@ -3,10 +3,10 @@
 // Every call's argument is validated at run time by its schema before the core sees it; the
 // renderer imports only the types from here.
 import { z } from 'zod';
-import { normalizeDomain } from '../dna/domain.ts';
-import { parseResolverAddress } from '../dna/resolver.ts';
-import type { DelegationReport } from '../dna/report.ts';
-import type { PoshResult, ServiceName, StepEvent } from '../dna/types.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import { parseResolverAddress } from '../lookup/resolver.ts';
+import type { DelegationReport } from '../verify/report.ts';
+import type { PoshResult, ServiceName, StepEvent } from '../verify/types.ts';
 
 // ---------------------------------------------------------------- shared value types
 

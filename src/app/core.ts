@@ -2,10 +2,10 @@
 // behind the one IPC contract. Electron's main process, the browser shell and tests drive it the
 // same way; it knows nothing of any of them.
 import { randomBytes } from 'node:crypto';
-import { DnaError, messageOf } from '../dna/errors.ts';
-import { obtainPoshMaterial } from '../dna/posh/cache.ts';
-import type { PoshResult } from '../dna/types.ts';
-import { warmTrustStores } from '../dna/warm.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
+import { obtainPoshMaterial } from '../lookup/posh-cache.ts';
+import type { PoshResult } from '../verify/types.ts';
+import { warmTrustStores } from '../lookup/warm.ts';
 import { checkDelegation } from '../xmpp/check.ts';
 import { AccountRuntime, pemBlocks, type SessionTuning } from './account-runtime.ts';
 import { ChatService } from './chat.ts';

@@ -5,7 +5,7 @@
 // cannot be read (not JSON, or refused by its schema) is set aside, reported and replaced by an
 // empty one; the other files are untouched.
 import { renameSync } from 'node:fs';
-import type { KeyValueStore } from '../dna/posh/cache.ts';
+import type { KeyValueStore } from '../lookup/posh-cache.ts';
 import type { AppSettings } from './contract.ts';
 import { DEFAULT_SETTINGS, type AccountRecord, type AppStorage, type SecretStore } from './storage.ts';
 
@@ -141,7 +141,7 @@ export const STORE_SPECS = {
     schema: { maxPoshLifetimeSeconds: { type: 'integer', minimum: 0, maximum: 2_592_000, default: DEFAULT_SETTINGS.maxPoshLifetimeSeconds } },
     rootSchema: { additionalProperties: false },
   },
-  // The cache's own reader validates each entry in full (src/dna/posh/cache.ts); the schema only
+  // The cache's own reader validates each entry in full (src/lookup/posh-cache.ts); the schema only
   // keeps the file a map of objects.
   poshCache: { name: 'posh-cache', schema: {}, rootSchema: { additionalProperties: { type: 'object' } } },
   secrets: { name: 'secrets', schema: {}, rootSchema: { additionalProperties: { type: 'string', pattern: '^[A-Za-z0-9+/=]*$' } } },

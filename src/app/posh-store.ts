@@ -1,6 +1,6 @@
 // Each account keeps its own POSH cache inside the app's one store: material fetched through one
 // account's resolver and trust anchors never proves a server for another account.
-import type { KeyValueStore } from '../dna/posh/cache.ts';
+import type { KeyValueStore } from '../lookup/posh-cache.ts';
 
 export function prefixedStore(store: KeyValueStore, prefix: string): KeyValueStore {
   const key = (name: string) => `${prefix}/${name}`;

@@ -1,6 +1,6 @@
 // What the app core keeps between runs, as interfaces: each shell supplies its own adapters
 // (electron-store and safeStorage in Electron, conf files in the browser shell, memory in tests).
-import { MemoryStore, type KeyValueStore } from '../dna/posh/cache.ts';
+import { MemoryStore, type KeyValueStore } from '../lookup/posh-cache.ts';
 import type { AccountSettings, AppSettings } from './contract.ts';
 
 export interface AccountRecord {

@@ -1,11 +1,11 @@
 // posh-check's command line (DESIGN section 6): parsed strictly, every mistake one sentence.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { splitAnchorPem } from '../dna/anchors.ts';
-import { normalizeDomain } from '../dna/domain.ts';
-import { DnaError, messageOf } from '../dna/errors.ts';
-import { parseResolverAddress } from '../dna/resolver.ts';
-import { SERVICES, type ServiceName } from '../dna/types.ts';
+import { splitAnchorPem } from '../lookup/anchors.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
+import { parseResolverAddress } from '../lookup/resolver.ts';
+import { SERVICES, type ServiceName } from '../verify/types.ts';
 
 export interface CheckArguments {
   domain: string;

@@ -1,8 +1,8 @@
 // The human report: the delegation chain as a tree, domain -> SRV -> POSH steps -> fingerprints ->
 // certificate -> verdict, with timings. Colour only on a terminal.
 import { styleText } from 'node:util';
-import type { DelegationReport } from '../dna/report.ts';
-import type { PoshStep } from '../dna/types.ts';
+import type { DelegationReport } from '../verify/report.ts';
+import type { PoshStep } from '../verify/types.ts';
 
 type Style = 'green' | 'red' | 'yellow' | 'cyan' | 'dim' | 'bold';
 

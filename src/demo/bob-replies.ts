@@ -1,7 +1,7 @@
 // What bob, the demo's bot, says and shows: pure functions of the message and of what he knows
 // (the variant example.com publishes now and what proved his own connection).
 import type { DemoVariant, OwnPresence } from '../app/contract.ts';
-import type { DelegationReport } from '../dna/report.ts';
+import type { DelegationReport } from '../verify/report.ts';
 
 /** What proved bob's own connection, from his session's last report. */
 export interface BobProof {

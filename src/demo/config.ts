@@ -2,7 +2,7 @@
 // the test suites and `npm run testbed` (127.0.0.1-3, /tmp/posh-messenger-testbed) never collide.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_DOMAIN, type TestbedAddresses } from '../../test/testbed/index.ts';
+import { EXAMPLE_DOMAIN, type TestbedAddresses } from '../testbed/index.ts';
 
 export const DEMO_ADDRESSES: Readonly<TestbedAddresses> = { dns: '127.0.60.1:5353', web: '127.0.60.2', xmpp: '127.0.60.3' };
 

@@ -1,7 +1,7 @@
 // `npm run demo` on the command line: the shell starts the demo as it opens, and prints its progress
 // and outcome here, so a missing program or a refusal is never silent even without a window.
 import type { AppCore, DemoStatus, SessionSnapshot } from '../app/contract.ts';
-import { messageOf } from '../dna/errors.ts';
+import { messageOf } from '../verify/errors.ts';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 

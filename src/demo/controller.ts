@@ -6,7 +6,7 @@
 // the app dies without stopping. One operation at a time.
 import { CallError, type AccountSettings, type DemoStatus, type DemoVariant } from '../app/contract.ts';
 import type { DemoController, DemoFactory, DemoHost } from '../app/demo.ts';
-import { missingPrograms, startTestbed, VARIANT_DESCRIPTIONS, type Testbed } from '../../test/testbed/index.ts';
+import { missingPrograms, startTestbed, VARIANT_DESCRIPTIONS, type Testbed } from '../testbed/index.ts';
 import { startBob, type Bob } from './bob.ts';
 import { DEMO_ADDRESSES, DEMO_ALICE, DEMO_BOB, DEMO_RUNTIME_DIR, type DemoOptions } from './config.ts';
 import { explainFailure, missingFailure, type DemoFailure } from './failure.ts';

@@ -1,7 +1,7 @@
 // Serves the built renderer under app://posh-messenger/ with the CSP and security headers as real
 // response headers (a file:// page could carry only the meta CSP).
 import { readFile } from 'node:fs/promises';
-import { contentTypeOf, resolveStaticPath, securityHeaders } from '../web/static.ts';
+import { contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
 import { APP_HOST } from './channels.ts';
 
 export async function serveAppFile(rendererRoot: string, url: string): Promise<Response> {

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { isCallName, type AppCore, type AppEvent, type CallFailure } from '../app/contract.ts';
 import { API_PATH, MAX_MESSAGE_BYTES, parseClientMessage, SUBPROTOCOL, TOKEN_PREFIX, type ServerMessage } from './protocol.ts';
-import { contentTypeOf, resolveStaticPath, securityHeaders } from './static.ts';
+import { contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
 
 export interface WebShellOptions {
   core: AppCore;

@@ -2,11 +2,11 @@
 // then the candidates until one is proven or refused, and the delegation chain as one report.
 // posh-check, the app's domain check and every login and reconnection of a session run this.
 import type { TLSSocket } from 'node:tls';
-import { epochMs } from '../dna/clock.ts';
-import { judgeChain, resolveDelegation, type DelegationOptions, type Judgement } from '../dna/pipeline.ts';
-import { timingsOf, type DelegationReport } from '../dna/report.ts';
-import type { ConnectionFacts, PoshResult, ServiceName, Verdict } from '../dna/types.ts';
-import { connectionFailure } from '../dna/verdict.ts';
+import { epochMs } from '../lookup/clock.ts';
+import { judgeChain, resolveDelegation, type DelegationOptions, type Judgement } from '../lookup/delegation.ts';
+import { timingsOf, type DelegationReport } from '../verify/report.ts';
+import type { ConnectionFacts, PoshResult, ServiceName, Verdict } from '../verify/types.ts';
+import { connectionFailure } from '../verify/verdict.ts';
 import { connectSecurely } from './transport.ts';
 
 export interface AttemptOptions extends DelegationOptions {

@@ -1,11 +1,11 @@
 // A delegation check from the user's side without logging in: the pipeline up to the verdict, then
 // the socket is closed. posh-check and the app's domain check both run this.
-import { trustAnchors } from '../dna/pkix.ts';
-import type { PoshCache } from '../dna/posh/cache.ts';
-import type { DelegationReport } from '../dna/report.ts';
-import { createResolver } from '../dna/resolver.ts';
-import { StepRecorder } from '../dna/steps.ts';
-import type { ServiceName, StepEvent } from '../dna/types.ts';
+import { trustAnchors } from '../verify/pkix.ts';
+import type { PoshCache } from '../lookup/posh-cache.ts';
+import type { DelegationReport } from '../verify/report.ts';
+import { createResolver } from '../lookup/resolver.ts';
+import { StepRecorder } from '../lookup/steps.ts';
+import type { ServiceName, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
 
 export interface CheckOptions {

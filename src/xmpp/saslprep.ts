@@ -2,7 +2,7 @@
 // (RFC 5802 2.2). We prepare *query* strings: unassigned code points are let through (RFC 3454 7).
 // Tables are RFC 3454's (Unicode 3.2), as [first, last] code point ranges. U+200B is in both
 // mapping tables; like Prosody's SASLprep we map it to SPACE.
-import { DnaError } from '../dna/errors.ts';
+import { DnaError } from '../verify/errors.ts';
 
 export type SaslprepErrorCode = 'AUTH_SASLPREP';
 

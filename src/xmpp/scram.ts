@@ -4,7 +4,7 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inspect, promisify } from 'node:util';
 import type { Element } from '@xmpp/xml';
-import { DnaError } from '../dna/errors.ts';
+import { DnaError } from '../verify/errors.ts';
 import { saslprep, type SaslprepErrorCode } from './saslprep.ts';
 
 export type ScramHash = 'sha-1' | 'sha-256';

@@ -4,11 +4,11 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Parser, type Element } from '@xmpp/xml';
-import { DnaError, messageOf } from '../dna/errors.ts';
-import { lookUpAddresses } from '../dna/pipeline.ts';
-import type { DnsResolver } from '../dna/resolver.ts';
-import type { StepRecorder } from '../dna/steps.ts';
-import type { ConnectCandidate, ConnectionFacts, ServiceName, Verdict } from '../dna/types.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
+import { lookUpAddresses } from '../lookup/delegation.ts';
+import type { DnsResolver } from '../lookup/resolver.ts';
+import type { StepRecorder } from '../lookup/steps.ts';
+import type { ConnectCandidate, ConnectionFacts, ServiceName, Verdict } from '../verify/types.ts';
 
 const NS_STREAM = 'http://etherx.jabber.org/streams';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';

@@ -6,9 +6,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAppCore } from '../../src/app/core.ts';
 import type { AccountSummary, AppEvent, ConnectionState, DelegationReport } from '../../src/app/contract.ts';
-import { epochMs } from '../../src/dna/clock.ts';
-import type { LookupOrder } from '../../src/dna/pipeline.ts';
-import type { StepName } from '../../src/dna/types.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
+import type { LookupOrder } from '../../src/lookup/delegation.ts';
+import type { StepName } from '../../src/verify/types.ts';
 import { openConfFile } from '../../src/web/conf-file.ts';
 import { fileStorage, NO_SECRETS } from '../../src/app/file-storage.ts';
 

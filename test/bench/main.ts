@@ -4,7 +4,7 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startTestbed, type Testbed } from '../testbed/index.ts';
+import { startTestbed, type Testbed } from '../../src/testbed/index.ts';
 import { buildLoginWorker } from './build-worker.ts';
 import { machineInfo } from './machine.ts';
 import { startBenchNetwork, type BenchNetwork } from './network.ts';

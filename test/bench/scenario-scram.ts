@@ -3,7 +3,7 @@
 // that iteration count, stopped when it is done). Loopback without injected delays: what differs
 // is the client's key derivation. The two implementations alternate run by run.
 import { join } from 'node:path';
-import { startTestbed, type Testbed } from '../testbed/index.ts';
+import { startTestbed, type Testbed } from '../../src/testbed/index.ts';
 import { scramLoginTiming, type ScramImplementation, type ScramLoginTarget } from './scram-login.ts';
 import { summarize, type Summary } from './stats.ts';
 import { ADDRESSES, DOMAIN, XMPP_PORTS } from './topology.ts';

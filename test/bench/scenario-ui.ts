@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
 import type { AppEvent } from '../../src/app/contract.ts';
-import { epochMs } from '../../src/dna/clock.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
 import { launchBrowserShell, type RunningBrowserShell } from '../../src/web/shell.ts';
-import type { Testbed } from '../testbed/index.ts';
+import type { Testbed } from '../../src/testbed/index.ts';
 import { launchChromium } from '../ui/support/browser.ts';
 import { RENDERER_DIR, requireBuild, spawnShell } from '../ui/support/shell.ts';
 import { rendererMemory, type RendererMemory } from './renderer-memory.ts';

@@ -13,7 +13,7 @@ import saslScramSha1 from '@xmpp/sasl-scram-sha-1';
 import streamFeatures from '@xmpp/stream-features';
 import type { Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
-import { epochMs } from '../../src/dna/clock.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
 import { authenticationError, SaltedPasswordCache, useScram } from '../../src/xmpp/scram.ts';
 import { VerifiedClient } from '../../src/xmpp/verified-client.ts';
 

@@ -1,7 +1,7 @@
 // Where everything of the benchmark listens (127.0.50.0/24 only), the DNS records and POSH
 // redirect chains of each size of scenario (a), and what DNS answers each name with: every name a
 // client looks up points at a delaying proxy, never at a server directly. Pure.
-import type { DnsRecords, SrvSpec } from '../support/dnsmasq.ts';
+import type { DnsRecords, SrvSpec } from '../../src/testbed/dnsmasq.ts';
 
 export const ADDRESSES = {
   /** The testbed (Prosody, its dnsmasq and nginx) the bench starts for itself. */

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMs } from '../../src/dna/clock.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
 import { roundTripsOf, startDelayingTcp, type DelayingTcp } from '../support/delay-tcp.ts';
 
 const SERVER = { host: '127.0.50.40', port: 7001 };

@@ -3,15 +3,15 @@
 // pipeline, and the two baselines the benchmark measures it against (sequential, PKIX-only).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/dna/pkix.ts';
-import type { LookupOrder } from '../../src/dna/pipeline.ts';
-import { createResolver } from '../../src/dna/resolver.ts';
-import { StepRecorder } from '../../src/dna/steps.ts';
-import type { TimedStep } from '../../src/dna/types.ts';
+import { trustAnchors } from '../../src/verify/pkix.ts';
+import type { LookupOrder } from '../../src/lookup/delegation.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
+import { StepRecorder } from '../../src/lookup/steps.ts';
+import type { TimedStep } from '../../src/verify/types.ts';
 import { runDelegationAttempt } from '../../src/xmpp/attempt.ts';
-import { startDnsmasq, type RunningDns } from '../support/dnsmasq.ts';
+import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
 import { startHttpsHosts, type HttpsHosts } from '../support/https-hosts.ts';
-import { createAuthority, scratchDir, type CertificateAuthority } from '../support/pki.ts';
+import { createAuthority, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
 import { startXmppListener, type XmppListener } from '../support/xmpp-tls-listener.ts';
 
 const DNS = '127.0.50.48';

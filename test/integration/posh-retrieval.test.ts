@@ -4,14 +4,14 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/dna/posh/cache.ts';
-import { createConfStore } from '../../src/dna/posh/conf-store.ts';
-import { fetchPoshDocument, poshUrl, type PoshFetchOptions } from '../../src/dna/posh/fetch.ts';
-import { createResolver, type DnsResolver } from '../../src/dna/resolver.ts';
-import type { PoshErrorCode, PoshResult, PoshStatus, PoshStep, ServiceName } from '../../src/dna/types.ts';
-import { startDnsmasq, type RunningDns } from '../support/dnsmasq.ts';
+import { MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/lookup/posh-cache.ts';
+import { createConfStore } from '../../src/lookup/posh-conf-store.ts';
+import { fetchPoshDocument, poshUrl, type PoshFetchOptions } from '../../src/lookup/posh-fetch.ts';
+import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
+import type { PoshErrorCode, PoshResult, PoshStatus, PoshStep, ServiceName } from '../../src/verify/types.ts';
+import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
 import { startHttpsHosts, type Handler, type HttpsHosts } from '../support/https-hosts.ts';
-import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority } from '../support/pki.ts';
+import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
 
 const ADDRESSES = {
   'example.com': '127.0.10.1',

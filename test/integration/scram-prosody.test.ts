@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SaltedPasswordCache } from '../../src/xmpp/scram.ts';
-import { scratchDir } from '../support/pki.ts';
+import { scratchDir } from '../../src/testbed/pki.ts';
 import { scramLogin } from '../support/scram-client.ts';
 
 const run = promisify(execFile);

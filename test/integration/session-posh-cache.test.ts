@@ -1,12 +1,12 @@
 // Issue 3 scenarios 8 and 9: the POSH cache across connections of one session's account, proven
 // by nginx's access log (what was requested, and when).
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { MemoryStore, PoshCache } from '../../src/dna/posh/cache.ts';
-import type { DelegationReport } from '../../src/dna/report.ts';
+import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
+import type { DelegationReport } from '../../src/verify/report.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
-import type { TestbedControl } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
+import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;
 let release: () => Promise<void>;

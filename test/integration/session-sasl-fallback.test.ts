@@ -6,12 +6,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/dna/pkix.ts';
-import { createResolver } from '../../src/dna/resolver.ts';
+import { trustAnchors } from '../../src/verify/pkix.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
 import { XmppSession } from '../../src/xmpp/session.ts';
-import { createAuthority, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../support/pki.ts';
-import type { TestbedControl } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
+import { createAuthority, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
+import { useTestbed } from '../support/use-testbed.ts';
 
 const DOMAIN = 'plain.example';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';

@@ -2,15 +2,15 @@
 // verifying session, against Prosody, dnsmasq and nginx on the testbed.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DelegationReport } from '../../src/dna/report.ts';
+import type { DelegationReport } from '../../src/verify/report.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
-import { createResolver } from '../../src/dna/resolver.ts';
-import { trustAnchors } from '../../src/dna/pkix.ts';
-import { MemoryStore, PoshCache } from '../../src/dna/posh/cache.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
+import { trustAnchors } from '../../src/verify/pkix.ts';
+import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
-import { authenticationAttempts, type TestbedControl, type VariantName } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
+import { authenticationAttempts, type TestbedControl, type VariantName } from '../../src/testbed/index.ts';
+import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;
 let release: () => Promise<void>;

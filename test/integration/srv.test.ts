@@ -1,11 +1,11 @@
 // resolveSrv against real dnsmasq: record sets combined and ordered, `.` targets, fallback, DNS failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMs } from '../../src/dna/clock.ts';
-import { createResolver, type DnsResolver } from '../../src/dna/resolver.ts';
-import { resolveSrv } from '../../src/dna/srv.ts';
-import type { ConnectCandidate, ServiceName, SrvErrorCode, SrvRecord } from '../../src/dna/types.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
+import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
+import { resolveSrv } from '../../src/lookup/srv.ts';
+import type { ConnectCandidate, ServiceName, SrvErrorCode, SrvRecord } from '../../src/verify/types.ts';
 import { startDelayingDns, type DelayingDns } from '../support/delay-dns.ts';
-import { startDnsmasq, type RunningDns, type SrvSpec } from '../support/dnsmasq.ts';
+import { startDnsmasq, type RunningDns, type SrvSpec } from '../../src/testbed/dnsmasq.ts';
 
 const DNS_IP = '127.0.11.53';
 const PROXY_IP = '127.0.11.54';

@@ -11,9 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchFingerprints } from '../../src/dna/posh/fingerprints.ts';
-import { createResolver, type DnsResolver } from '../../src/dna/resolver.ts';
-import type { ServiceName } from '../../src/dna/types.ts';
+import { matchFingerprints } from '../../src/verify/fingerprints.ts';
+import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
+import type { ServiceName } from '../../src/verify/types.ts';
 import {
   authenticationAttempts,
   INSTALL_HINT,
@@ -25,12 +25,12 @@ import {
   type TestbedControl,
   type TestbedState,
   type VariantName,
-} from '../testbed/index.ts';
-import { readPidRecord, stopRecorded } from '../testbed/pid-record.ts';
-import { busySockets, isRunning, type SocketAddress } from '../testbed/processes.ts';
-import { useTestbed, type TestbedLease } from '../testbed/use-testbed.ts';
+} from '../../src/testbed/index.ts';
+import { readPidRecord, stopRecorded } from '../../src/testbed/pid-record.ts';
+import { busySockets, isRunning, type SocketAddress } from '../../src/testbed/processes.ts';
+import { useTestbed, type TestbedLease } from '../support/use-testbed.ts';
 
-const CLI = fileURLToPath(new URL('../testbed/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/testbed/cli.ts', import.meta.url));
 
 // A second set of addresses (inside the testbed's 127.0.0.0/29), so the crash rows can run while a
 // shared testbed holds the usual ones.
@@ -215,7 +215,7 @@ describe('the testbed', () => {
     domain,
   });
 
-  describe('DNS (dnsmasq through src/dna/resolver.ts)', () => {
+  describe('DNS (dnsmasq through src/lookup/resolver.ts)', () => {
     it.each([
       ['_xmpp-client._tcp.example.com', 'hosting.example.net', 5222],
       ['_xmpps-client._tcp.example.com', 'hosting.example.net', 5223],

@@ -3,7 +3,7 @@
 import { createAppCore, type AppCoreDependencies } from '../../src/app/core.ts';
 import type { AccountSummary, AppCore, AppEvent, EventName, EventPayloads } from '../../src/app/contract.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
-import type { TestbedControl } from '../testbed/index.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 
 export interface RecordedCore {
   core: AppCore;

@@ -2,13 +2,13 @@
 // while a lookup is outstanding. It records when each query arrived and when its answer left.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { epochMs } from '../../src/dna/clock.ts';
-import { parseResolverAddress } from '../../src/dna/resolver.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
+import { parseResolverAddress } from '../../src/lookup/resolver.ts';
 
 export interface ProxiedQuery {
   name: string;
   type: string;
-  /** Epoch milliseconds (src/dna/clock.ts). */
+  /** Epoch milliseconds (src/lookup/clock.ts). */
   receivedAt: number;
   /** null until the answer is sent; stays null when the upstream never answered. */
   answeredAt: number | null;

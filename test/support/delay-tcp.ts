@@ -8,7 +8,7 @@
 // benchmark can count the round trips a protocol really made.
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { epochMs } from '../../src/dna/clock.ts';
+import { epochMs } from '../../src/lookup/clock.ts';
 
 export interface Endpoint {
   host: string;

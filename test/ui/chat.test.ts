@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestbedControl } from '../testbed/index.ts';
-import { useTestbed } from '../testbed/use-testbed.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
+import { useTestbed } from '../support/use-testbed.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
 import { expectNoPageErrors, signIn, waitForState } from './support/flows.ts';
 import { openApp, startShell, type TestShell } from './support/shell.ts';

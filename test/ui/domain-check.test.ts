@@ -2,7 +2,7 @@
 // row per rule, each on the testbed variant that shows it.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticationAttempts, type TestbedControl, type VariantName } from '../testbed/index.ts';
+import { authenticationAttempts, type TestbedControl, type VariantName } from '../../src/testbed/index.ts';
 import { screenshot } from './support/browser.ts';
 import { datasets, expectNoPageErrors } from './support/flows.ts';
 import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';

@@ -3,7 +3,7 @@
 // publishes its fingerprint (RFC 7711), so the client connects without a prompt (RFC 7712 POSH).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestbedControl } from '../testbed/index.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 import { screenshot } from './support/browser.ts';
 import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
 import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';

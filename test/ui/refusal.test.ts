@@ -3,8 +3,8 @@
 // (DESIGN section 5). One row per rule; the testbed's variants produce each case.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestbedControl, VariantName } from '../testbed/index.ts';
-import { authenticationAttempts } from '../testbed/index.ts';
+import type { TestbedControl, VariantName } from '../../src/testbed/index.ts';
+import { authenticationAttempts } from '../../src/testbed/index.ts';
 import { screenshot } from './support/browser.ts';
 import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
 import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';

@@ -9,8 +9,8 @@ import { demoLines } from '../../src/demo/console.ts';
 import { explainFailure, missingFailure } from '../../src/demo/failure.ts';
 import { Progress } from '../../src/demo/progress.ts';
 import { demoAccountToSelect, demoBusy, VARIANT_WORDS } from '../../renderer/src/lib/demo.ts';
-import { renderRoster } from '../testbed/prosody.ts';
-import { TestbedError } from '../testbed/programs.ts';
+import { renderRoster } from '../../src/testbed/prosody.ts';
+import { TestbedError } from '../../src/testbed/programs.ts';
 
 describe('the demo listens on loopback only (POSH_DEMO_ADDRESSES)', () => {
   it.each([

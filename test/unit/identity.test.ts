@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeCertificate } from '../../src/dna/certificate.ts';
-import { normalizeDomain } from '../../src/dna/domain.ts';
-import { IdentityMismatch, verifyServiceIdentity } from '../../src/dna/identity.ts';
-import type { CertificateFacts, IdentityMatch, ServiceName } from '../../src/dna/types.ts';
-import { createAuthority, scratchDir, type CertificateAuthority } from '../support/pki.ts';
+import { describeCertificate } from '../../src/verify/certificate.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import { IdentityMismatch, verifyServiceIdentity } from '../../src/verify/identity.ts';
+import type { CertificateFacts, IdentityMatch, ServiceName } from '../../src/verify/types.ts';
+import { createAuthority, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
 
 /** What the certificate presents; every row gets a real certificate with exactly these names. */
 interface Presented {

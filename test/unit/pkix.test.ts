@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemRootsPem } from '../../src/dna/anchors.ts';
+import { systemRootsPem } from '../../src/lookup/anchors.ts';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SIGNATURE_CHECKS, trustAnchors, validateChain, type ChainValidation, type TrustAnchors } from '../../src/dna/pkix.ts';
+import { MAX_SIGNATURE_CHECKS, trustAnchors, validateChain, type ChainValidation, type TrustAnchors } from '../../src/verify/pkix.ts';
 import {
   createAuthority,
   createSelfSigned,
@@ -14,7 +14,7 @@ import {
   scratchDir,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '../support/pki.ts';
+} from '../../src/testbed/pki.ts';
 
 const run = promisify(execFile);
 

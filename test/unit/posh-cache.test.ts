@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStore, obtainPoshMaterial, PoshCache, type KeyValueStore } from '../../src/dna/posh/cache.ts';
-import { createConfStore } from '../../src/dna/posh/conf-store.ts';
-import type { DnsResolver } from '../../src/dna/resolver.ts';
-import type { PoshResult } from '../../src/dna/types.ts';
-import { scratchDir } from '../support/pki.ts';
+import { MemoryStore, obtainPoshMaterial, PoshCache, type KeyValueStore } from '../../src/lookup/posh-cache.ts';
+import { createConfStore } from '../../src/lookup/posh-conf-store.ts';
+import type { DnsResolver } from '../../src/lookup/resolver.ts';
+import type { PoshResult } from '../../src/verify/types.ts';
+import { scratchDir } from '../../src/testbed/pki.ts';
 
 const FETCHED_AT = Date.parse('2030-01-01T00:00:00.000Z');
 const S256 = createHash('sha256').update('certificate').digest('base64');

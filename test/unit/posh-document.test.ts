@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parsePoshDocument, PoshError, poshStatusOf, type PoshDocument } from '../../src/dna/posh/document.ts';
-import type { PoshErrorCode } from '../../src/dna/types.ts';
+import { parsePoshDocument, PoshError, poshStatusOf, type PoshDocument } from '../../src/verify/posh-document.ts';
+import type { PoshErrorCode } from '../../src/verify/types.ts';
 
 const digest = (algorithm: string): string => createHash(algorithm).update('a certificate DER').digest('base64');
 const S256 = digest('sha256');

@@ -1,9 +1,9 @@
 // The pure parts of the retrieval: the well-known URL and how transport failures are coded.
 // The integration suite produces the common failures for real; this table covers the rest of the mapping.
 import { describe, expect, it } from 'vitest';
-import { PoshError } from '../../src/dna/posh/document.ts';
-import { classifyFailure } from '../../src/dna/posh/failure.ts';
-import { fetchPoshDocument, poshUrl } from '../../src/dna/posh/fetch.ts';
+import { PoshError } from '../../src/verify/posh-document.ts';
+import { classifyFailure } from '../../src/lookup/posh-failure.ts';
+import { fetchPoshDocument, poshUrl } from '../../src/lookup/posh-fetch.ts';
 
 describe('poshUrl (RFC 7711 3, 8)', () => {
   it.each([

@@ -2,8 +2,8 @@
 // conversations, countdowns, refusals in words, roster order, and which navigations stay home.
 import { describe, expect, it } from 'vitest';
 import type { RosterContact } from '../../src/app/contract.ts';
-import type { DelegationReport } from '../../src/dna/report.ts';
-import type { PoshResult, StepEvent, TimedStep } from '../../src/dna/types.ts';
+import type { DelegationReport } from '../../src/verify/report.ts';
+import type { PoshResult, StepEvent, TimedStep } from '../../src/verify/types.ts';
 import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
 import { formatCountdown, formatMs, groupFingerprint } from '../../renderer/src/lib/format.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';

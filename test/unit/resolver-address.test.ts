@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseResolverAddress } from '../../src/dna/resolver.ts';
+import { parseResolverAddress } from '../../src/lookup/resolver.ts';
 
 describe('parseResolverAddress (posh-check --dns IP[:PORT])', () => {
   it.each([

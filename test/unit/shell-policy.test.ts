@@ -11,7 +11,7 @@ import { findElectronBinary } from '../../src/main/binary.ts';
 import { answerCall } from '../../src/main/ipc.ts';
 import { isAppUrl, isTrustedSender, mayNavigate, mayUsePermission } from '../../src/main/policy.ts';
 import { parseClientMessage } from '../../src/web/protocol.ts';
-import { contentSecurityPolicy, resolveStaticPath } from '../../src/web/static.ts';
+import { contentSecurityPolicy, resolveStaticPath } from '../../src/app/renderer-files.ts';
 
 describe('Electron: the app origin, navigation and permissions', () => {
   it.each([

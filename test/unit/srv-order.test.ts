@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { orderCandidates, srvOwnerNames } from '../../src/dna/srv.ts';
-import type { ServiceName, SrvRecord, TlsMode } from '../../src/dna/types.ts';
+import { orderCandidates, srvOwnerNames } from '../../src/lookup/srv.ts';
+import type { ServiceName, SrvRecord, TlsMode } from '../../src/verify/types.ts';
 
 function record(target: string, priority: number, weight: number, tls: TlsMode = 'starttls', port = 5222): SrvRecord {
   return { target, port, priority, weight, tls };

@@ -1,11 +1,11 @@
 // The testbed's pure parts: what each variant publishes, the account files, the log parsers.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { dnsRecords, DEFAULT_ADDRESSES } from '../testbed/index.ts';
-import { parseAccessLog } from '../testbed/nginx.ts';
-import { parseProcNet } from '../testbed/processes.ts';
-import { authenticationAttempts, encodePathPart, renderAccount, renderProsodyConfig, scramCredentials } from '../testbed/prosody.ts';
-import { publicationFor, VARIANTS, type VariantName } from '../testbed/variants.ts';
+import { dnsRecords, DEFAULT_ADDRESSES } from '../../src/testbed/index.ts';
+import { parseAccessLog } from '../../src/testbed/nginx.ts';
+import { parseProcNet } from '../../src/testbed/processes.ts';
+import { authenticationAttempts, encodePathPart, renderAccount, renderProsodyConfig, scramCredentials } from '../../src/testbed/prosody.ts';
+import { publicationFor, VARIANTS, type VariantName } from '../../src/testbed/variants.ts';
 
 const PRESENTED = Buffer.from('presented certificate DER');
 const OTHER = Buffer.from('other certificate DER');

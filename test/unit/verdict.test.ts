@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors, type TrustAnchors } from '../../src/dna/pkix.ts';
-import { fingerprintsOf } from '../../src/dna/posh/fingerprints.ts';
-import type { CodedError, FingerprintDescriptor, PoshErrorCode, PoshResult, ServiceName, Verdict } from '../../src/dna/types.ts';
-import { connectionFailure, decideVerdict, HINT_EXPIRES, type VerdictOutcome } from '../../src/dna/verdict.ts';
-import { createAuthority, createSelfSigned, days, scratchDir } from '../support/pki.ts';
+import { trustAnchors, type TrustAnchors } from '../../src/verify/pkix.ts';
+import { fingerprintsOf } from '../../src/verify/fingerprints.ts';
+import type { CodedError, FingerprintDescriptor, PoshErrorCode, PoshResult, ServiceName, Verdict } from '../../src/verify/types.ts';
+import { connectionFailure, decideVerdict, HINT_EXPIRES, type VerdictOutcome } from '../../src/verify/verdict.ts';
+import { createAuthority, createSelfSigned, days, scratchDir } from '../../src/testbed/pki.ts';
 
 const DOMAIN = 'example.com';
 const CLIENT_URL = 'https://example.com/.well-known/posh/xmpp-client.json';

@@ -1,11 +1,11 @@
-// What the app builds while it waits for the user (src/dna/warm.ts): it must never fail the app,
+// What the app builds while it waits for the user (src/lookup/warm.ts): it must never fail the app,
 // and what it leaves behind must be exactly what a cold start would build.
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { systemRootsPem } from '../../src/dna/anchors.ts';
-import { trustAnchors } from '../../src/dna/pkix.ts';
-import { rehearseRetrieval } from '../../src/dna/posh/fetch.ts';
-import { rehearseVerdict, warmTrustStores } from '../../src/dna/warm.ts';
+import { systemRootsPem } from '../../src/lookup/anchors.ts';
+import { trustAnchors } from '../../src/verify/pkix.ts';
+import { rehearseRetrieval } from '../../src/lookup/posh-fetch.ts';
+import { rehearseVerdict, warmTrustStores } from '../../src/lookup/warm.ts';
 
 describe('warming the trust stores', () => {
   it.each([

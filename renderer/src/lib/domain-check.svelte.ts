@@ -1,6 +1,6 @@
 // The domain check: one delegation check per service, without logging in; steps arrive live.
 import type { CallFailure, DelegationReport, RendererApi, ServiceName } from '../../../src/app/contract.ts';
-import type { StepEvent } from '../../../src/dna/types.ts';
+import type { StepEvent } from '../../../src/verify/types.ts';
 import { failureOf } from './failure.ts';
 import { applyStepEvent, type LiveStep } from './timeline.ts';
 

@@ -3,7 +3,7 @@
 import type {
   AccountSummary, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot,
 } from '../../../src/app/contract.ts';
-import type { StepEvent } from '../../../src/dna/types.ts';
+import type { StepEvent } from '../../../src/verify/types.ts';
 import { Conversation } from './conversation.svelte.ts';
 import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
 

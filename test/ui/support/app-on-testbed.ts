@@ -1,8 +1,8 @@
 // The set-up most UI files share: the testbed, a browser shell in this process, Chromium, and the
 // app's page with its errors collected. close() undoes whatever of it was started, in reverse.
 import type { Browser, Page } from 'playwright-core';
-import type { TestbedControl } from '../../testbed/index.ts';
-import { useTestbed } from '../../testbed/use-testbed.ts';
+import type { TestbedControl } from '../../../src/testbed/index.ts';
+import { useTestbed } from '../../support/use-testbed.ts';
 import { collectPageErrors, launchChromium } from './browser.ts';
 import { openApp, startShell, type AppPage, type TestShell } from './shell.ts';
 

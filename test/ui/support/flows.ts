@@ -1,7 +1,7 @@
 // What a person does in the UI, as steps the tests share.
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { TestbedControl } from '../../testbed/index.ts';
+import type { TestbedControl } from '../../../src/testbed/index.ts';
 
 export interface SignIn {
   jid: string;

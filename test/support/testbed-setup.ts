@@ -1,9 +1,9 @@
 // vitest globalSetup: one testbed for the projects that list this file (integration, UI), started
 // once and stopped after the last of them. Test files reach it with useTestbed()
-// (test/testbed/use-testbed.ts): the state arrives through provide/inject, the operations through
+// (test/support/use-testbed.ts): the state arrives through provide/inject, the operations through
 // the testbed's control socket.
 import type { TestProject } from 'vitest/node';
-import { startTestbed, type Testbed, type TestbedState } from './index.ts';
+import { startTestbed, type Testbed, type TestbedState } from '../../src/testbed/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,7 +1,7 @@
 // The testbed's public types and defaults.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IssuedCertificate } from '../support/pki.ts';
+import type { IssuedCertificate } from './pki.ts';
 import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
 import type { RosterEntry } from './prosody.ts';
@@ -54,7 +54,7 @@ export interface TestbedOptions {
    */
   contacts?: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
   /**
-   * The watchdog script (test/testbed/reaper.ts beside this module by default); a bundled app
+   * The watchdog script (src/testbed/reaper.ts beside this module by default); a bundled app
    * passes its compiled copy.
    */
   reaperScript?: string;

@@ -1,7 +1,7 @@
 // The POSH variants the testbed can publish for example.com: which hosting certificate Prosody
 // presents, and which files the two HTTPS hosts serve. Pure: the testbed writes what this returns.
-import { fingerprintsOf } from '../../src/dna/posh/fingerprints.ts';
-import { SERVICES, type ServiceName } from '../../src/dna/types.ts';
+import { fingerprintsOf } from '../verify/fingerprints.ts';
+import { SERVICES, type ServiceName } from '../verify/types.ts';
 import { EXAMPLE_DOMAIN, HOSTING_HOST, type HostingKind } from './certificates.ts';
 
 export const VARIANTS = [

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dnsmasqArguments, type DnsRecords } from '../support/dnsmasq.ts';
+import { dnsmasqArguments, type DnsRecords } from './dnsmasq.ts';
 import { createTestbedCertificates, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
 import { serveControl, type ControlServer } from './control.ts';
 import { facadeOf, TestbedMachine, type Running } from './machine.ts';
@@ -22,7 +22,7 @@ export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate
 export type { WebRequest } from './nginx.ts';
 export { authenticationAttempts } from './prosody.ts';
 export { probeXmpp, loginPlain, type ProbeTarget, type ProbeResult } from './xmpp-probe.ts';
-export type { IssuedCertificate } from '../support/pki.ts';
+export type { IssuedCertificate } from './pki.ts';
 export { connectTestbed, type RemoteTestbed } from './control.ts';
 
 const REAPER = join(dirname(fileURLToPath(import.meta.url)), 'reaper.ts');

@@ -2,7 +2,7 @@
 // testbed of the file's own. release() puts the shared one back to its default variant, or stops
 // the file's own.
 import { inject } from 'vitest';
-import { connectTestbed, startTestbed, type TestbedControl, type TestbedOptions } from './index.ts';
+import { connectTestbed, startTestbed, type TestbedControl, type TestbedOptions } from '../../src/testbed/index.ts';
 
 export interface TestbedLease {
   testbed: TestbedControl;

@@ -3,7 +3,7 @@
 import { copyFile, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IssuedCertificate } from '../support/pki.ts';
+import type { IssuedCertificate } from './pki.ts';
 import {
   EXAMPLE_DOMAIN,
   HOSTING_HOST,

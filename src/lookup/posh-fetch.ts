@@ -4,13 +4,13 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { splitAnchorPem, systemRootsPem } from '../anchors.ts';
-import { epochMs } from '../clock.ts';
-import { normalizeDomain } from '../domain.ts';
-import type { DnsResolver } from '../resolver.ts';
-import type { FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../types.ts';
-import { parsePoshDocument, PoshError, type PoshDocument } from './document.ts';
-import { classifyFailure } from './failure.ts';
+import { splitAnchorPem, systemRootsPem } from './anchors.ts';
+import { epochMs } from './clock.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import type { DnsResolver } from './resolver.ts';
+import type { FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
+import { parsePoshDocument, PoshError, type PoshDocument } from '../verify/posh-document.ts';
+import { classifyFailure } from './posh-failure.ts';
 
 export interface PoshFetchOptions {
   /** Resolves every HTTPS host of the retrieval (the same resolver as the SRV lookup). */

@@ -2,7 +2,7 @@
 // One source for both HTTPS (POSH retrieval) and PKIX (the verdict), so both trust the same roots.
 import { X509Certificate } from 'node:crypto';
 import { getCACertificates } from 'node:tls';
-import { DnaError, messageOf } from './errors.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 

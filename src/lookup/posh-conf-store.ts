@@ -1,6 +1,6 @@
 // The POSH cache on disk for the CLI and tests: `conf` in a directory of the caller's choosing.
 import Conf from 'conf';
-import type { KeyValueStore } from './cache.ts';
+import type { KeyValueStore } from './posh-cache.ts';
 
 export function createConfStore(cwd: string): KeyValueStore {
   const conf = new Conf<Record<string, unknown>>({

@@ -79,7 +79,7 @@ function renderSite(site: NginxSite): string {
 export function renderNginxConfig(setup: NginxSetup): string {
   const paths = nginxPaths(setup.dir);
   const temp = (name: string) => `${quote(join(paths.temp, name))}`;
-  return `# Written by test/testbed at every start; edits are lost.
+  return `# Written by src/testbed at every start; edits are lost.
 daemon off;
 master_process on;
 worker_processes 1;

@@ -1,6 +1,6 @@
 // Validation of one POSH document body (RFC 7711 sections 3.1 and 3.2, DESIGN section 4): pure, no I/O.
-import { DnaError } from '../errors.ts';
-import type { FingerprintDescriptor, PoshErrorCode, PoshErrorStatusCode } from '../types.ts';
+import { DnaError } from './errors.ts';
+import type { FingerprintDescriptor, PoshErrorCode, PoshErrorStatusCode } from './types.ts';
 import { decodeBase64, isSupportedHash, SUPPORTED_HASHES } from './fingerprints.ts';
 
 export type PoshDocument =

@@ -1,6 +1,6 @@
 // Turns what Node, OpenSSL and undici throw during a POSH retrieval into a coded PoshError.
-import { messageOf } from '../errors.ts';
-import { PoshError } from './document.ts';
+import { messageOf } from '../verify/errors.ts';
+import { PoshError } from '../verify/posh-document.ts';
 
 /**
  * Codes meaning "this HTTPS server's certificate is not valid for its host" (RFC 2818 section 3.1,

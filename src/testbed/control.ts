@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import type { IssuedCertificate } from '../support/pki.ts';
+import type { IssuedCertificate } from './pki.ts';
 import type { WebRequest } from './nginx.ts';
 import { TestbedError } from './programs.ts';
 import { serializeCertificate, type SerializedCertificate } from './certificates.ts';

@@ -2,14 +2,14 @@
 // settled before anyone connects; then the judgement of a presented chain, with the one refetch
 // that a mismatch against cached material earns (DESIGN section 4, Cache).
 import type { DnsResolver } from './resolver.ts';
-import { obtainPoshMaterial, type PoshCache } from './posh/cache.ts';
-import { poshUrl } from './posh/fetch.ts';
-import { normalizeDomain } from './domain.ts';
-import type { TrustAnchors } from './pkix.ts';
+import { obtainPoshMaterial, type PoshCache } from './posh-cache.ts';
+import { poshUrl } from './posh-fetch.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import type { TrustAnchors } from '../verify/pkix.ts';
 import { resolveSrv } from './srv.ts';
 import type { StepRecorder } from './steps.ts';
-import type { CertificateFacts, ConnectCandidate, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from './types.ts';
-import { decideVerdict } from './verdict.ts';
+import type { CertificateFacts, ConnectCandidate, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from '../verify/types.ts';
+import { decideVerdict } from '../verify/verdict.ts';
 
 export interface DelegationOptions {
   resolver: DnsResolver;

@@ -2,7 +2,7 @@
 // world-readable, and each file appears whole (write, then rename).
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SERVICES } from '../../src/dna/types.ts';
+import { SERVICES } from '../verify/types.ts';
 import { poshPath, type Publication } from './variants.ts';
 
 export interface WebrootLayout {

@@ -56,7 +56,7 @@ const luaList = (items: readonly (string | number)[]): string =>
 export function renderProsodyConfig(setup: ProsodySetup): string {
   const paths = prosodyPaths(setup.dir);
   const lines = [
-    '-- Written by test/testbed at every start; edits are lost.',
+    '-- Written by src/testbed at every start; edits are lost.',
     'run_as_root = true',
     `pidfile = ${lua(paths.pidfile)}`,
     `data_path = ${lua(paths.data)}`,

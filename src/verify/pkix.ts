@@ -1,7 +1,7 @@
 // PKIX chain validation (RFC 5280 section 6, simplified): from the presented leaf through the
 // presented intermediates to a trust anchor. Pure and synchronous on node:crypto.
 import { X509Certificate } from 'node:crypto';
-import { splitAnchorPem, systemRootsPem } from './anchors.ts';
+import { splitAnchorPem, systemRootsPem } from '../lookup/anchors.ts';
 import { parseCertificate, type ParsedCertificate } from './certificate.ts';
 import { DnaError } from './errors.ts';
 import type { CertificateFacts } from './types.ts';

@@ -1,6 +1,6 @@
 // The testbed's CA and certificates, made with openssl at every start (the clock moves).
 import { join } from 'node:path';
-import { createAuthority, createSelfSigned, days, type CertificateAuthority, type IssuedCertificate } from '../support/pki.ts';
+import { createAuthority, createSelfSigned, days, type CertificateAuthority, type IssuedCertificate } from './pki.ts';
 
 export const EXAMPLE_DOMAIN = 'example.com';
 export const HOSTING_HOST = 'hosting.example.net';

@@ -5,7 +5,7 @@ import { DnaError } from './errors.ts';
 import { normalizeDomain } from './domain.ts';
 import { IdentityMismatch, verifyServiceIdentity } from './identity.ts';
 import { validateChain, type ChainValidation, type TrustAnchors } from './pkix.ts';
-import { fingerprintsOf, matchFingerprints } from './posh/fingerprints.ts';
+import { fingerprintsOf, matchFingerprints } from './fingerprints.ts';
 import type { CertificateFacts, IdentityMatch, PoshResult, PublishHint, ServiceName, Verdict } from './types.ts';
 
 /** The `expires` (seconds) of the document the hint proposes: one day, so a mistake does not linger. */

@@ -1,10 +1,10 @@
 // The POSH cache (RFC 7711 section 6, DESIGN section 4): valid material per (domain, service) until
 // its effective expiry, over any small key-value store. A stale or damaged entry is never used.
-import type { PoshResult, PoshStep, ServiceName } from '../types.ts';
-import { parseFingerprints } from './document.ts';
-import { normalizeDomain } from '../domain.ts';
-import { fetchPoshDocument, type PoshFetchOptions } from './fetch.ts';
-import { isSupportedHash } from './fingerprints.ts';
+import type { PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
+import { parseFingerprints } from '../verify/posh-document.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import { fetchPoshDocument, type PoshFetchOptions } from './posh-fetch.ts';
+import { isSupportedHash } from '../verify/fingerprints.ts';
 
 export interface KeyValueStore {
   get(key: string): unknown;

@@ -1,6 +1,6 @@
 // Fingerprint descriptors (RFC 7711 section 3.1): hash name -> base64 of that hash over the certificate's DER.
 import { createHash } from 'node:crypto';
-import type { FingerprintDescriptor } from '../types.ts';
+import type { FingerprintDescriptor } from './types.ts';
 
 /** Hashes this client trusts, by IANA textual name, with their digest length in bytes. */
 export const SUPPORTED_HASHES: Readonly<Record<string, { algorithm: string; bytes: number }>> = {

@@ -6,10 +6,10 @@
 import { X509Certificate } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { systemRootsPem } from './anchors.ts';
-import { trustAnchors, warmSystemAnchors } from './pkix.ts';
-import { prepareTrustStore, rehearseRetrieval } from './posh/fetch.ts';
-import { fingerprintsOf } from './posh/fingerprints.ts';
-import { decideVerdict } from './verdict.ts';
+import { trustAnchors, warmSystemAnchors } from '../verify/pkix.ts';
+import { prepareTrustStore, rehearseRetrieval } from './posh-fetch.ts';
+import { fingerprintsOf } from '../verify/fingerprints.ts';
+import { decideVerdict } from '../verify/verdict.ts';
 
 const REHEARSAL_DOMAIN = 'warm-up.invalid';
 

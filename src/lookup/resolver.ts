@@ -3,7 +3,7 @@
 import { lookup as systemLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { DnaError, messageOf } from './errors.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
 
 export interface SrvAnswer {
   name: string;
