@@ -2,13 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { splitAnchorPem } from '../lookup/anchors.ts';
+import { parseResolverAddress } from '../lookup/resolver.ts';
 import { normalizeDomain } from '../verify/domain.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
-import { parseResolverAddress } from '../lookup/resolver.ts';
-import { SERVICES, type ServiceName } from '../verify/types.ts';
+import { SERVICES, type Domain, type ServiceName } from '../verify/types.ts';
 
 export interface CheckArguments {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   dns: string | undefined;
   /** PEM text of every anchor given with --ca. */
@@ -102,7 +102,7 @@ export async function parseCommandLine(argv: string[]): Promise<ParsedCommand> {
   if (positionals.length === 0) throw new UsageError('Give the domain to check, e.g. posh-check example.com.');
   if (positionals.length > 1) throw new UsageError(`Give one domain, not ${positionals.length} (${positionals.join(', ')}).`);
 
-  let domain: string;
+  let domain: Domain;
   try {
     domain = normalizeDomain(positionals[0]!);
   } catch (error) {

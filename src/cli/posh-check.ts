@@ -1,5 +1,5 @@
 // posh-check: the admin's command-line view of the delegation pipeline (DESIGN section 6).
-import { PoshCache } from '../lookup/posh-cache.ts';
+import { directoryStore, PoshCache } from '../lookup/posh-cache.ts';
 import { messageOf } from '../verify/errors.ts';
 import { checkDelegation } from '../xmpp/check.ts';
 import { parseCommandLine, UsageError, USAGE } from './arguments.ts';
@@ -30,8 +30,7 @@ export async function runPoshCheck(argv: string[], terminal: Terminal): Promise<
     return EXIT_VERIFIED;
   }
   const { args } = command;
-  // conf (and its schema validator) loads only when a cache directory is asked for.
-  const cache = args.cacheDir === undefined ? undefined : new PoshCache((await import('../lookup/posh-conf-store.ts')).createConfStore(args.cacheDir));
+  const cache = args.cacheDir === undefined ? undefined : new PoshCache(await directoryStore(args.cacheDir));
   const report = await checkDelegation(args.domain, {
     service: args.service,
     dns: args.dns,

@@ -1,6 +1,6 @@
 // Why the demo could not start, in one sentence a person can act on (what to install, and how).
-import { messageOf } from '../verify/errors.ts';
 import { REQUIRED_PROGRAMS } from '../testbed/programs.ts';
+import { messageOf } from '../verify/errors.ts';
 
 export interface DemoFailure {
   message: string;

@@ -1,15 +1,13 @@
-// The pipeline of DESIGN section 3, without the socket: SRV and POSH started together and both
-// settled before anyone connects; then the judgement of a presented chain, with the one refetch
-// that a mismatch against cached material earns (DESIGN section 4, Cache).
-import type { DnsResolver } from './resolver.ts';
-import { obtainPoshMaterial, type PoshCache } from './posh-cache.ts';
-import { poshUrl } from './posh-fetch.ts';
-import { normalizeDomain } from '../verify/domain.ts';
+// The connection pipeline without the socket (docs/ARCHITECTURE.md, "The connection pipeline"):
+// SRV and POSH started together and both settled before anyone connects; then the judgement of a
+// presented chain, with the one refetch that a mismatch against cached material earns.
 import type { TrustAnchors } from '../verify/pkix.ts';
+import type { CertificateFacts, ConnectCandidate, Domain, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from '../verify/types.ts';
+import { decideVerdict } from '../verify/verdict.ts';
+import { obtainPoshMaterial, type PoshCache } from './posh-cache.ts';
+import type { DnsResolver } from './resolver.ts';
 import { resolveSrv } from './srv.ts';
 import type { StepRecorder } from './steps.ts';
-import type { CertificateFacts, ConnectCandidate, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from '../verify/types.ts';
-import { decideVerdict } from '../verify/verdict.ts';
 
 export interface DelegationOptions {
   resolver: DnsResolver;
@@ -26,29 +24,27 @@ export interface DelegationOptions {
   /** An account's manual host and port: no SRV lookup, these are the candidates (POSH still runs). */
   manualCandidates?: readonly ConnectCandidate[] | undefined;
   /**
-   * How the lookups run. `parallel` (the default) is the pipeline of DESIGN section 3. The other two
-   * are the baselines `npm run bench` measures it against: `sequential` looks up SRV, then POSH,
-   * as a client that does one thing at a time; `pkix-only` never consults POSH (no request, the
-   * material counts as absent), as a client that knows only PKIX.
-   */
-  lookups?: LookupOrder | undefined;
-  /**
-   * The caller will connect: in the parallel pipeline, the first candidate's A and AAAA are looked
-   * up as soon as SRV has answered, while POSH may still run (connecting still waits for both).
+   * The caller will connect: the first candidate's A and AAAA are looked up as soon as SRV has
+   * answered, while POSH may still run (connecting still waits for both).
    */
   prefetchAddresses?: boolean | undefined;
 }
 
-export type LookupOrder = 'parallel' | 'sequential' | 'pkix-only';
-
 export interface Delegation {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   srv: SrvResult;
   posh: PoshResult;
   /** Address lookups already started (and recorded as `dns` steps) by host, for the connection to use once. */
   prefetched: Map<string, Promise<string[]>>;
 }
+
+/**
+ * How a connection attempt obtains its delegation. The app always uses resolveDelegation; the
+ * type is the seam through which `npm run bench` and the lookup-order tests put their baselines
+ * (a sequential client, a PKIX-only client) in its place.
+ */
+export type ResolveDelegation = (domain: Domain, service: ServiceName, options: DelegationOptions) => Promise<Delegation>;
 
 export interface Judgement {
   verdict: Verdict;
@@ -64,24 +60,16 @@ function describePosh(posh: PoshResult): { ok: boolean; detail: string } {
   return { ok: posh.status === 'valid', detail };
 }
 
-function poshMaterial(domain: string, service: ServiceName, options: DelegationOptions, refresh: boolean): Promise<PoshResult> {
+function poshMaterial(domain: Domain, service: ServiceName, options: DelegationOptions, refresh: boolean): Promise<PoshResult> {
   return obtainPoshMaterial(domain, service, {
     resolver: options.resolver,
     trustAnchors: [...options.extraAnchorsPem],
-    ...(options.poshTimeoutMs === undefined ? {} : { timeoutMs: options.poshTimeoutMs }),
-    ...(options.maxPoshLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds: options.maxPoshLifetimeSeconds }),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.cache ? { cache: options.cache } : {}),
+    timeoutMs: options.poshTimeoutMs,
+    maxLifetimeSeconds: options.maxPoshLifetimeSeconds,
+    signal: options.signal,
+    cache: options.cache,
     refresh,
   });
-}
-
-/** What a client that never consults POSH knows about it: nothing was published, nothing was asked. */
-function notConsulted(domain: string, service: ServiceName): PoshResult {
-  return {
-    domain: normalizeDomain(domain), service, url: poshUrl(domain, service), status: 'absent', error: null, steps: [],
-    fingerprints: [], expires: null, fetchedAt: null, expiresAt: null, fromCache: false,
-  };
 }
 
 /** A candidate's addresses, recorded as the `dns` step the connection would otherwise record. */
@@ -93,37 +81,34 @@ export function lookUpAddresses(host: string, options: Pick<DelegationOptions, '
   return lookup;
 }
 
-/** Starts the SRV lookup and the POSH retrieval together and returns when both have settled. */
-export async function resolveDelegation(domain: string, service: ServiceName, options: DelegationOptions): Promise<Delegation> {
-  const { recorder, manualCandidates } = options;
-  const lookUpSrv = async (): Promise<SrvResult> =>
+/** The SRV branch as one recorded step (or the account's manual host, with no lookup). */
+export function srvStep(domain: Domain, service: ServiceName, options: DelegationOptions): Promise<SrvResult> {
+  const { manualCandidates } = options;
+  const label = manualCandidates ? `Manual host ${manualCandidates.map((c) => `${c.host}:${c.port}`).join(', ')} (no SRV lookup)` : `SRV ${domain}`;
+  const lookUp = async (): Promise<SrvResult> =>
     manualCandidates ? { records: [], candidates: [...manualCandidates], error: null } : resolveSrv(domain, service, options.resolver, options.random);
-  const srvLabel = manualCandidates ? `Manual host ${manualCandidates.map((c) => `${c.host}:${c.port}`).join(', ')} (no SRV lookup)` : `SRV ${domain}`;
-  const srvStep = () =>
-    recorder.time('srv', srvLabel, lookUpSrv, (result) => ({
-      ok: result.candidates.length > 0,
-      detail: result.error ? result.error.code : `${result.records.length} record(s)`,
-    }));
-  const poshStep = () => recorder.time('posh', `POSH ${domain}`, () => poshMaterial(domain, service, options, false), describePosh);
-  switch (options.lookups ?? 'parallel') {
-    case 'sequential': {
-      const srv = await srvStep();
-      return { domain, service, srv, posh: await poshStep(), prefetched: new Map() };
-    }
-    case 'pkix-only':
-      return { domain, service, srv: await srvStep(), posh: notConsulted(domain, service), prefetched: new Map() };
-    case 'parallel': {
-      const prefetched = new Map<string, Promise<string[]>>();
-      const srvThenAddresses = srvStep().then((srv) => {
-        const first = srv.candidates[0];
-        if (options.prefetchAddresses && first) prefetched.set(first.host, lookUpAddresses(first.host, options));
-        return srv;
-      });
-      const [srv, posh] = await Promise.all([srvThenAddresses, poshStep()]);
-      return { domain, service, srv, posh, prefetched };
-    }
-  }
+  return options.recorder.time('srv', label, lookUp, (result) => ({
+    ok: result.candidates.length > 0,
+    detail: result.error ? result.error.code : `${result.records.length} record(s)`,
+  }));
 }
+
+/** The POSH branch as one recorded step: fresh cached material, else a retrieval. */
+export function poshStep(domain: Domain, service: ServiceName, options: DelegationOptions): Promise<PoshResult> {
+  return options.recorder.time('posh', `POSH ${domain}`, () => poshMaterial(domain, service, options, false), describePosh);
+}
+
+/** Starts the SRV lookup and the POSH retrieval together and returns when both have settled. */
+export const resolveDelegation: ResolveDelegation = async (domain, service, options) => {
+  const prefetched = new Map<string, Promise<string[]>>();
+  const srvThenAddresses = srvStep(domain, service, options).then((srv) => {
+    const first = srv.candidates[0];
+    if (options.prefetchAddresses && first) prefetched.set(first.host, lookUpAddresses(first.host, options));
+    return srv;
+  });
+  const [srv, posh] = await Promise.all([srvThenAddresses, poshStep(domain, service, options)]);
+  return { domain, service, srv, posh, prefetched };
+};
 
 /**
  * Decides on a presented chain. When cached material does not match, operators may have rotated

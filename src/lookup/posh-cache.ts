@@ -1,10 +1,11 @@
-// The POSH cache (RFC 7711 section 6, DESIGN section 4): valid material per (domain, service) until
-// its effective expiry, over any small key-value store. A stale or damaged entry is never used.
-import type { PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
-import { parseFingerprints } from '../verify/posh-document.ts';
-import { normalizeDomain } from '../verify/domain.ts';
-import { fetchPoshDocument, type PoshFetchOptions } from './posh-fetch.ts';
+// The POSH cache (RFC 7711 section 7; docs/ARCHITECTURE.md, "The POSH cache"): valid material per
+// (domain, service) until its effective expiry, over any small key-value store: memory, a `conf`
+// directory (posh-check --cache-dir), or one account's part of the app's store. A stale or damaged
+// entry is never used.
 import { isSupportedHash } from '../verify/fingerprints.ts';
+import { parseFingerprints } from '../verify/posh-document.ts';
+import type { Domain, PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
+import { fetchPoshDocument, type PoshFetchOptions } from './posh-fetch.ts';
 
 export interface KeyValueStore {
   get(key: string): unknown;
@@ -26,6 +27,37 @@ export class MemoryStore implements KeyValueStore {
   delete(key: string): void {
     this.#entries.delete(key);
   }
+}
+
+/** A view of `store` whose keys all start with `prefix/`: one account's cache inside the app's one store. */
+export function scopedStore(store: KeyValueStore, prefix: string): KeyValueStore {
+  const key = (name: string) => `${prefix}/${name}`;
+  return {
+    get: (name) => store.get(key(name)),
+    set: (name, value) => store.set(key(name), value),
+    delete: (name) => store.delete(key(name)),
+  };
+}
+
+/**
+ * The cache file in `dir` (posh-check --cache-dir). `conf` and its schema validator are loaded only
+ * when a directory is asked for. A damaged file is worth nothing: it starts empty rather than fail.
+ */
+export async function directoryStore(dir: string): Promise<KeyValueStore> {
+  const { default: Conf } = await import('conf');
+  const conf = new Conf<Record<string, unknown>>({
+    projectName: 'posh-messenger',
+    configName: 'posh-cache',
+    cwd: dir,
+    // Keys hold domain names: their dots are not property paths.
+    accessPropertiesByDotNotation: false,
+    clearInvalidConfig: true,
+  });
+  return {
+    get: (key) => conf.get(key),
+    set: (key, value) => conf.set(key, value),
+    delete: (key) => conf.delete(key),
+  };
 }
 
 /** What is stored: the material and the chain it came through. */
@@ -88,12 +120,12 @@ export class PoshCache {
     this.#now = now;
   }
 
-  static keyOf(domain: string, service: ServiceName): string {
-    return `posh:${service}:${normalizeDomain(domain)}`;
+  static keyOf(domain: Domain, service: ServiceName): string {
+    return `posh:${service}:${domain}`;
   }
 
   /** Fresh valid material for (domain, service), or null; stale and damaged entries are deleted. */
-  fresh(domain: string, service: ServiceName): PoshResult | null {
+  fresh(domain: Domain, service: ServiceName): PoshResult | null {
     const key = PoshCache.keyOf(domain, service);
     const stored = this.#store.get(key);
     if (stored === undefined) return null;
@@ -105,7 +137,7 @@ export class PoshCache {
       return null;
     }
     return {
-      domain: normalizeDomain(domain),
+      domain,
       service,
       url: entry.url,
       status: 'valid',
@@ -127,7 +159,7 @@ export class PoshCache {
     this.#store.set(PoshCache.keyOf(result.domain, result.service), entry);
   }
 
-  forget(domain: string, service: ServiceName): void {
+  forget(domain: Domain, service: ServiceName): void {
     this.#store.delete(PoshCache.keyOf(domain, service));
   }
 }
@@ -142,7 +174,7 @@ export interface ObtainOptions extends PoshFetchOptions {
  * Fresh cached material without any request, else a retrieval. Valid material is remembered; any
  * other outcome forgets what was cached, since the domain no longer publishes it.
  */
-export async function obtainPoshMaterial(domain: string, service: ServiceName, options: ObtainOptions): Promise<PoshResult> {
+export async function obtainPoshMaterial(domain: Domain, service: ServiceName, options: ObtainOptions): Promise<PoshResult> {
   const { cache, refresh = false, ...fetchOptions } = options;
   if (cache && !refresh) {
     const cached = cache.fresh(domain, service);

@@ -1,16 +1,13 @@
 // POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; DESIGN section 4): redirects, one
 // reference, the size and time limits, and a recorded step for every request.
-import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
+import { parsePoshDocument, PoshError, type PoshDocument } from '../verify/posh-document.ts';
+import type { Domain, FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
 import { splitAnchorPem, systemRootsPem } from './anchors.ts';
 import { epochMs } from './clock.ts';
-import { normalizeDomain } from '../verify/domain.ts';
-import type { DnsResolver } from './resolver.ts';
-import type { FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
-import { parsePoshDocument, PoshError, type PoshDocument } from '../verify/posh-document.ts';
 import { classifyFailure } from './posh-failure.ts';
+import type { DnsResolver } from './resolver.ts';
 
 export interface PoshFetchOptions {
   /** Resolves every HTTPS host of the retrieval (the same resolver as the SRV lookup). */
@@ -37,8 +34,8 @@ export const POSH_DEFAULTS = {
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** The well-known URL a retrieval starts at (RFC 7711 sections 3 and 8). */
-export function poshUrl(domain: string, service: ServiceName): string {
-  return new URL(`https://${normalizeDomain(domain)}/.well-known/posh/${service}.json`).href;
+export function poshUrl(domain: Domain, service: ServiceName): string {
+  return new URL(`https://${domain}/.well-known/posh/${service}.json`).href;
 }
 
 // Parsing a few hundred roots costs tens of milliseconds per connection: build each trust store once.
@@ -104,9 +101,10 @@ function parseAt(url: string, body: string): PoshDocument {
   }
 }
 
-type Outcome = { kind: 'absent' } | { kind: 'fingerprints'; fingerprints: FingerprintDescriptor[]; expires: number };
+export type Outcome = { kind: 'absent' } | { kind: 'fingerprints'; fingerprints: FingerprintDescriptor[]; expires: number };
 
-interface Retrieval {
+/** One retrieval in progress: the HTTP client, its budget, and the steps recorded so far. */
+export interface Retrieval {
   agent: Agent;
   signal: AbortSignal;
   steps: PoshStep[];
@@ -117,7 +115,7 @@ interface Retrieval {
 }
 
 /** Follows redirects and at most one reference from `start`, recording one step per request. */
-async function retrieve(start: string, run: Retrieval): Promise<Outcome> {
+export async function retrieve(start: string, run: Retrieval): Promise<Outcome> {
   let atSource = true;
   let redirects = 0;
   let referenceExpires = Number.POSITIVE_INFINITY;
@@ -191,61 +189,11 @@ async function retrieve(start: string, run: Retrieval): Promise<Outcome> {
   }
 }
 
-// What the rehearsal's in-memory server answers: a fingerprints document of a reserved name.
-const REHEARSAL_RESPONSE = (() => {
-  const body = JSON.stringify({ fingerprints: [{ 'sha-256': Buffer.alloc(32).toString('base64') }], expires: 60 });
-  return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-})();
-
-/**
- * A socket whose peer answers the first request head with REHEARSAL_RESPONSE, in memory. undici
- * only reads, writes and tunes it, so a stream with no-op tuning stands in for the net.Socket.
- */
-function rehearsalSocket(): Socket {
-  let head = '';
-  const socket = new Duplex({
-    read() {},
-    write(chunk: Buffer, _encoding, callback) {
-      head += chunk.toString('latin1');
-      // Answered on a later turn, as a real peer would: undici counts the request as running only
-      // after the write returns.
-      if (head.includes('\r\n\r\n')) {
-        setImmediate(() => {
-          socket.push(REHEARSAL_RESPONSE);
-          socket.push(null);
-        });
-      }
-      callback();
-    },
-  });
-  return Object.assign(socket, { setNoDelay: () => socket, setKeepAlive: () => socket, setTimeout: () => socket }) as unknown as Socket;
-}
-
-/**
- * One retrieval over an in-memory socket: undici compiles its HTTP parser on the first connection
- * of the process (about 15 ms), which would otherwise fall on the first login's critical path.
- * Nothing leaves the process.
- */
-export async function rehearseRetrieval(): Promise<void> {
-  const agent = new Agent({
-    connect: (_options, callback) => {
-      const socket = rehearsalSocket();
-      queueMicrotask(() => callback(null, socket));
-    },
-  });
-  const url = poshUrl('warm-up.invalid', 'xmpp-client');
-  try {
-    await retrieve(url, { agent, signal: AbortSignal.timeout(POSH_DEFAULTS.timeoutMs), steps: [], maxBytes: POSH_DEFAULTS.maxBytes, maxRedirects: 0, current: url });
-  } finally {
-    await agent.destroy();
-  }
-}
-
 /**
  * Retrieves the POSH material of `domain` for `service`. Never throws for network or document
  * problems: the result's status and error say what happened, and its steps how.
  */
-export async function fetchPoshDocument(domain: string, service: ServiceName, options: PoshFetchOptions): Promise<PoshResult> {
+export async function fetchPoshDocument(domain: Domain, service: ServiceName, options: PoshFetchOptions): Promise<PoshResult> {
   const url = poshUrl(domain, service);
   const timeoutMs = options.timeoutMs ?? POSH_DEFAULTS.timeoutMs;
   const maxLifetime = options.maxLifetimeSeconds ?? POSH_DEFAULTS.maxLifetimeSeconds;
@@ -263,7 +211,7 @@ export async function fetchPoshDocument(domain: string, service: ServiceName, op
     current: url,
   };
   const result: PoshResult = {
-    domain: normalizeDomain(domain),
+    domain,
     service,
     url,
     status: 'error',

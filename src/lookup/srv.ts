@@ -1,8 +1,8 @@
 // SRV resolution for XMPP: RFC 6120 3.2 (lookup and fallback), XEP-0368 (direct TLS records combined
 // with STARTTLS records by priority) and RFC 2782 (ordering and weighted selection).
 import { messageOf } from '../verify/errors.ts';
-import type { DnsResolver, SrvAnswer } from './resolver.ts';
 import type { CodedError, ConnectCandidate, ServiceName, SrvErrorCode, SrvRecord, SrvResult, TlsMode } from '../verify/types.ts';
+import type { DnsResolver, SrvAnswer } from './resolver.ts';
 
 const FALLBACK_PORT: Record<ServiceName, number> = { 'xmpp-client': 5222, 'xmpp-server': 5269 };
 

@@ -1,7 +1,7 @@
 // The record of what one connection attempt did and how long each part took: the delegation
 // chain's timeline, which the UI draws live and the CLI prints.
-import { epochMs } from './clock.ts';
 import type { StepEvent, StepName, TimedStep } from '../verify/types.ts';
+import { epochMs } from './clock.ts';
 
 export interface StepOutcome {
   ok: boolean;

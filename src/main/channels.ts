@@ -7,6 +7,3 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'posh-messenger';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
-
-/** What a call returns over the channel: the contract's errors keep their code this way. */
-export type CallReply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };

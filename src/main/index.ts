@@ -1,14 +1,14 @@
 // Electron's main process: one instance, one hardened window, the app core behind the IPC contract,
 // stores in the user data directory. The core is disposed before the app quits.
-import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAppCore } from '../app/core.ts';
+import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
 import type { AppEvent } from '../app/contract.ts';
+import { createAppCore } from '../app/core.ts';
+import type { StoreRecovery } from '../app/file-storage.ts';
 import { demoOptionsFromEnv } from '../demo/config.ts';
 import { startDemoFromCommandLine } from '../demo/console.ts';
 import { createDemoFactory } from '../demo/controller.ts';
-import type { StoreRecovery } from '../app/file-storage.ts';
 import { APP_SCHEME } from './channels.ts';
 import { replayTo, wireIpc } from './ipc.ts';
 import { mayUsePermission } from './policy.ts';

@@ -3,8 +3,8 @@
 // a fixed key, would protect them).
 import { safeStorage } from 'electron';
 import ElectronStore from 'electron-store';
-import type { AppStorage } from '../app/storage.ts';
 import { encryptedSecrets, fileStorage, type JsonFile, type JsonFileFactory, type SecretCipher, type StoreRecovery } from '../app/file-storage.ts';
+import type { AppStorage } from '../app/storage.ts';
 
 const openElectronStore: JsonFileFactory = ({ configName, ...options }) =>
   new ElectronStore<Record<string, unknown>>({ ...options, name: configName }) as unknown as JsonFile;

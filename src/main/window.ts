@@ -1,6 +1,6 @@
 // The one application window, hardened: no Node, isolated and sandboxed renderer, our own page only.
-import { BrowserWindow, type WebContents } from 'electron';
 import { join } from 'node:path';
+import { BrowserWindow, type WebContents } from 'electron';
 import { APP_URL } from './channels.ts';
 import { mayNavigate } from './policy.ts';
 

@@ -2,8 +2,8 @@
 // Events that arrive before the page subscribes to them are held (at most 100) and handed to the
 // first listener, so that a store recovered at start-up is not missed.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { AppEvent, EventName, RendererApi } from '../app/contract.ts';
-import { CALL_CHANNEL, EVENT_CHANNEL, type CallReply } from '../main/channels.ts';
+import type { AppEvent, CallReply, EventName, RendererApi } from '../app/contract.ts';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../main/channels.ts';
 
 type Listener = (payload: unknown) => void;
 

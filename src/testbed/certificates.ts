@@ -1,10 +1,11 @@
 // The testbed's CA and certificates, made with openssl at every start (the clock moves).
 import { join } from 'node:path';
+import { normalizeDomain } from '../verify/domain.ts';
 import { createAuthority, createSelfSigned, days, type CertificateAuthority, type IssuedCertificate } from './pki.ts';
 
-export const EXAMPLE_DOMAIN = 'example.com';
+export const EXAMPLE_DOMAIN = normalizeDomain('example.com');
 export const HOSTING_HOST = 'hosting.example.net';
-export const PROPER_DOMAIN = 'proper.example';
+export const PROPER_DOMAIN = normalizeDomain('proper.example');
 
 export interface TestbedCertificates {
   ca: CertificateAuthority;

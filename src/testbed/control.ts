@@ -4,10 +4,10 @@
 import { X509Certificate } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import type { IssuedCertificate } from './pki.ts';
-import type { WebRequest } from './nginx.ts';
-import { TestbedError } from './programs.ts';
 import { serializeCertificate, type SerializedCertificate } from './certificates.ts';
+import type { WebRequest } from './nginx.ts';
+import type { IssuedCertificate } from './pki.ts';
+import { TestbedError } from './programs.ts';
 import type { Testbed, TestbedCertificateSet, TestbedControl, TestbedState } from './types.ts';
 import type { VariantName } from './variants.ts';
 

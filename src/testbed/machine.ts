@@ -3,7 +3,6 @@
 import { copyFile, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IssuedCertificate } from './pki.ts';
 import {
   EXAMPLE_DOMAIN,
   HOSTING_HOST,
@@ -14,8 +13,9 @@ import {
   type TestbedCertificates,
 } from './certificates.ts';
 import { nginxSockets, readAccessLog, startNginxProcess, type NginxSetup } from './nginx.ts';
-import { TestbedError } from './programs.ts';
+import type { IssuedCertificate } from './pki.ts';
 import { formatSocket, stopServer, waitUntilFree, type ServerProcess } from './processes.ts';
+import { TestbedError } from './programs.ts';
 import {
   PROSODY_PORTS,
   prosodyPaths,

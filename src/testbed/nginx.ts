@@ -1,8 +1,8 @@
 // nginx for the POSH hosts: configuration, the access log, and the process (a child, `daemon off`).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TestbedError } from './programs.ts';
 import { spawnServer, stopServer, waitUntilBound, type ServerProcess, type SocketAddress } from './processes.ts';
+import { TestbedError } from './programs.ts';
 
 export interface NginxSite {
   serverName: string;

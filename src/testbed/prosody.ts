@@ -4,8 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { TestbedError } from './programs.ts';
 import { spawnServer, stopServer, waitUntilBound, type ServerProcess, type SocketAddress } from './processes.ts';
+import { TestbedError } from './programs.ts';
 
 export const PROSODY_PORTS = { starttls: 5222, directTls: 5223, s2s: 5269 } as const;
 

@@ -1,9 +1,9 @@
 // The testbed's public types and defaults.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IssuedCertificate } from './pki.ts';
 import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
+import type { IssuedCertificate } from './pki.ts';
 import type { RosterEntry } from './prosody.ts';
 import type { VariantName } from './variants.ts';
 

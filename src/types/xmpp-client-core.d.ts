@@ -89,7 +89,6 @@ declare module '@xmpp/tcp' {
 
 declare module '@xmpp/middleware' {
   import type { Client } from '@xmpp/client-core';
-
   import type { Element } from '@xmpp/xml';
 
   /** What a middleware handler sees of one stanza or nonza. */

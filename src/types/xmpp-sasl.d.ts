@@ -8,9 +8,9 @@ declare module 'saslmechanisms' {
 }
 
 declare module '@xmpp/sasl' {
+  import type { StreamFeatures } from '@xmpp/stream-features';
   import type { Element } from '@xmpp/xml';
   import type Factory from 'saslmechanisms';
-  import type { StreamFeatures } from '@xmpp/stream-features';
 
   export type Authenticate = (credentials: { username: string; password: string }, mechanism: string) => Promise<void>;
   export type OnAuthenticate = (

@@ -25,6 +25,13 @@ import {
 import { DnaError, messageOf } from './errors.ts';
 import type { CertificateFacts } from './types.ts';
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The PEM certificate blocks in `text` (a bundle, or one certificate), in order; unread. */
+export function splitPemCertificates(text: string): string[] {
+  return text.match(PEM_CERTIFICATE) ?? [];
+}
+
 /** id-on-dnsSRV (RFC 4985): an IA5String `_service.name`. */
 export const OID_SRV_NAME = '1.3.6.1.5.5.7.8.7';
 /** id-on-xmppAddr (RFC 6120 section 13.7.1.4): a UTF8String JID. */

@@ -9,9 +9,6 @@ export const SUPPORTED_HASHES: Readonly<Record<string, { algorithm: string; byte
   'sha-512': { algorithm: 'sha512', bytes: 64 },
 };
 
-/** Names that are recognised but never trusted (RFC 6151, RFC 6194); they are ignored like unknown names. */
-export const WEAK_HASHES: readonly string[] = ['md2', 'md5', 'sha-1'];
-
 export function isSupportedHash(name: string): boolean {
   return Object.hasOwn(SUPPORTED_HASHES, name);
 }

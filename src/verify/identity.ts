@@ -1,12 +1,12 @@
 // Service identity (RFC 6125 / RFC 9525 as profiled for XMPP by RFC 6120 13.7.2 and RFC 7712):
 // does a certificate name the XMPP domain D? Pure functions on CertificateFacts.
-import { isLdhName, normalizeDomain, toALabels, withoutTrailingDot } from './domain.ts';
+import { isLdhName, toALabels, withoutTrailingDot, type Domain } from './domain.ts';
 import { DnaError } from './errors.ts';
 import type { CertificateFacts, IdentityMatch, ServiceName } from './types.ts';
 
 /** What the client looks for: DNS-ID D, SRV-ID `_service.D`, XmppAddr D, with D in A-labels. */
 export interface ReferenceIdentifiers {
-  dnsId: string;
+  dnsId: Domain;
   srvId: string;
   xmppAddr: string;
 }
@@ -19,8 +19,7 @@ export interface PresentedIdentifiers {
   commonNames: string[];
 }
 
-export function referenceIdentifiers(domain: string, service: ServiceName): ReferenceIdentifiers {
-  const d = normalizeDomain(domain);
+export function referenceIdentifiers(d: Domain, service: ServiceName): ReferenceIdentifiers {
   return { dnsId: d, srvId: `_${service}.${d}`, xmppAddr: d };
 }
 
@@ -28,7 +27,7 @@ export function referenceIdentifiers(domain: string, service: ServiceName): Refe
  * RFC 6125 6.4.1 and 6.4.3 (RFC 9525 6.3): case-insensitive on A-labels; a wildcard only as the
  * complete leftmost label, matching exactly one label, and never directly over a single label.
  */
-function dnsIdMatches(presented: string, d: string): boolean {
+function dnsIdMatches(presented: string, d: Domain): boolean {
   const name = withoutTrailingDot(presented.toLowerCase());
   if (isLdhName(name)) return name === d;
   if (!name.startsWith('*.')) return false;
@@ -39,7 +38,7 @@ function dnsIdMatches(presented: string, d: string): boolean {
 }
 
 /** RFC 4985 and RFC 6125 6.4.1: `_service.name`, the service exact, the name in A-labels, no wildcard. */
-function srvIdMatches(presented: string, service: ServiceName, d: string): boolean {
+function srvIdMatches(presented: string, service: ServiceName, d: Domain): boolean {
   const dot = presented.indexOf('.');
   if (dot < 0 || presented.slice(0, dot).toLowerCase() !== `_${service}`) return false;
   const name = withoutTrailingDot(presented.slice(dot + 1).toLowerCase());
@@ -47,7 +46,7 @@ function srvIdMatches(presented: string, service: ServiceName, d: string): boole
 }
 
 /** RFC 6120 13.7.1.4: the XmppAddr of a server is a bare domain; compared as A-labels. */
-function xmppAddrMatches(presented: string, d: string): boolean {
+function xmppAddrMatches(presented: string, d: Domain): boolean {
   return toALabels(presented) === d;
 }
 
@@ -94,9 +93,9 @@ export class IdentityMismatch extends DnaError<'IDENTITY_MISMATCH'> {
 /**
  * The identifier by which the certificate names `domain` for `service`: a DNS-ID, the service's
  * SRV-ID or an XmppAddr (RFC 6120 13.7.2.1, RFC 7712). The subject CN is never used (RFC 9525).
- * Throws IdentityMismatch when nothing matches, DnaError `BAD_DOMAIN` for a domain that is not one.
+ * Throws IdentityMismatch when nothing matches.
  */
-export function verifyServiceIdentity(facts: CertificateFacts, domain: string, service: ServiceName): IdentityMatch {
+export function verifyServiceIdentity(facts: CertificateFacts, domain: Domain, service: ServiceName): IdentityMatch {
   const reference = referenceIdentifiers(domain, service);
   const d = reference.dnsId;
   const dnsId = facts.dnsNames.find((name) => dnsIdMatches(name, d));

@@ -1,7 +1,6 @@
 // PKIX chain validation (RFC 5280 section 6, simplified): from the presented leaf through the
-// presented intermediates to a trust anchor. Pure and synchronous on node:crypto.
-import { X509Certificate } from 'node:crypto';
-import { splitAnchorPem, systemRootsPem } from '../lookup/anchors.ts';
+// presented intermediates to a trust anchor. Pure and synchronous on node:crypto; the anchors
+// themselves are read by src/lookup/anchors.ts.
 import { parseCertificate, type ParsedCertificate } from './certificate.ts';
 import { DnaError } from './errors.ts';
 import type { CertificateFacts } from './types.ts';
@@ -26,72 +25,6 @@ export interface TrustAnchors {
   withSubject(name: string): readonly ParsedCertificate[];
   /** Whether the certificate with this X509Certificate.fingerprint256 is itself an anchor. */
   includes(fingerprint256: string): boolean;
-}
-
-// Node reads the system roots in microseconds; the full parse costs milliseconds each, so it
-// happens only for the roots whose name a chain asks for, once per process.
-const parsedRoots = new WeakMap<X509Certificate, ParsedCertificate | null>();
-
-function parsedRoot(root: X509Certificate): ParsedCertificate | null {
-  if (!parsedRoots.has(root)) {
-    let parsed: ParsedCertificate | null;
-    try {
-      parsed = parseCertificate(root.raw);
-    } catch {
-      // A root our ASN.1 reader cannot read can anchor nothing here; the others still work.
-      parsed = null;
-    }
-    parsedRoots.set(root, parsed);
-  }
-  return parsedRoots.get(root)!;
-}
-
-interface SystemIndex {
-  count: number;
-  bySubject: Map<string, X509Certificate[]>;
-  fingerprints: Set<string>;
-}
-
-// Indexing a few hundred roots costs tens of milliseconds: once per process, shared by every
-// TrustAnchors, and built ahead of the first connection by warmSystemAnchors().
-let systemIndex: SystemIndex | null = null;
-
-function systemAnchors(): SystemIndex {
-  if (!systemIndex) {
-    const roots = systemRootsPem().map((pem) => new X509Certificate(pem));
-    const bySubject = new Map<string, X509Certificate[]>();
-    for (const root of roots) bySubject.set(root.subject, [...(bySubject.get(root.subject) ?? []), root]);
-    systemIndex = { count: roots.length, bySubject, fingerprints: new Set(roots.map((root) => root.fingerprint256)) };
-  }
-  return systemIndex;
-}
-
-/**
- * Reads and indexes the system roots now, and reads one of them through the certificate parser
- * (its first use costs tens of milliseconds), so that the first chain validation does neither.
- */
-export function warmSystemAnchors(): void {
-  const [first] = systemAnchors().bySubject.values();
-  if (first?.[0]) parsedRoot(first[0]);
-}
-
-/**
- * The system roots (anchors.ts) plus `extraPem` (each a PEM certificate or bundle).
- * Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not one.
- */
-export function trustAnchors(extraPem: string[] = []): TrustAnchors {
-  const extras = splitAnchorPem(extraPem).map((pem) => parseCertificate(new X509Certificate(pem).raw));
-  const extraFingerprints = new Set(extras.map((extra) => extra.x509.fingerprint256));
-  return {
-    get size() {
-      return systemAnchors().count + extras.length;
-    },
-    withSubject: (name) => [
-      ...(systemAnchors().bySubject.get(name) ?? []).flatMap((root) => parsedRoot(root) ?? []),
-      ...extras.filter((extra) => extra.x509.subject === name),
-    ],
-    includes: (fingerprint256) => extraFingerprints.has(fingerprint256) || systemAnchors().fingerprints.has(fingerprint256),
-  };
 }
 
 const nameOf = (cert: ParsedCertificate): string => cert.facts.subject || '(a certificate with an empty subject)';

@@ -1,7 +1,7 @@
 // Validation of one POSH document body (RFC 7711 sections 3.1 and 3.2, DESIGN section 4): pure, no I/O.
 import { DnaError } from './errors.ts';
-import type { FingerprintDescriptor, PoshErrorCode, PoshErrorStatusCode } from './types.ts';
 import { decodeBase64, isSupportedHash, SUPPORTED_HASHES } from './fingerprints.ts';
+import type { FingerprintDescriptor, PoshErrorCode, PoshErrorStatusCode } from './types.ts';
 
 export type PoshDocument =
   | { kind: 'fingerprints'; fingerprints: FingerprintDescriptor[]; expires: number }

@@ -1,4 +1,7 @@
-// The vocabulary of the verification core, shared by every module in src/dna and by its adapters.
+// The vocabulary of the verification core, shared by every module in src/verify and by its adapters.
+import type { Domain } from './domain.ts';
+
+export type { Domain };
 
 /** The POSH service names (RFC 7711 section 8) and SRV services this client checks. */
 export type ServiceName = 'xmpp-client' | 'xmpp-server';
@@ -110,7 +113,7 @@ export interface PoshStep {
 }
 
 export interface PoshResult {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   /** The well-known URL the retrieval starts at. */
   url: string;

@@ -1,18 +1,18 @@
 // The verdict (DESIGN section 5, RFC 7712 prooftypes): PKIX first, then POSH, else the most
 // specific reason the domain is not proved, with what its admin could publish to fix it.
 import { parseCertificate } from './certificate.ts';
+import type { Domain } from './domain.ts';
 import { DnaError } from './errors.ts';
-import { normalizeDomain } from './domain.ts';
+import { fingerprintsOf, matchFingerprints } from './fingerprints.ts';
 import { IdentityMismatch, verifyServiceIdentity } from './identity.ts';
 import { validateChain, type ChainValidation, type TrustAnchors } from './pkix.ts';
-import { fingerprintsOf, matchFingerprints } from './fingerprints.ts';
 import type { CertificateFacts, IdentityMatch, PoshResult, PublishHint, ServiceName, Verdict } from './types.ts';
 
 /** The `expires` (seconds) of the document the hint proposes: one day, so a mistake does not linger. */
 export const HINT_EXPIRES = 86_400;
 
 export interface VerdictInput {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   /** The certificates the server presented, leaf first. */
   chain: Uint8Array[];
@@ -92,8 +92,8 @@ function validityOf(certificate: CertificateFacts, now: Date): 'expired' | 'not-
   return null;
 }
 
-function ensurePoshIsFor(posh: PoshResult, d: string, service: ServiceName): void {
-  if (posh.service !== service || normalizeDomain(posh.domain) !== d) {
+function ensurePoshIsFor(posh: PoshResult, d: Domain, service: ServiceName): void {
+  if (posh.service !== service || posh.domain !== d) {
     throw new DnaError('POSH_OTHER_DOMAIN', `The POSH result is for ${posh.domain} (${posh.service}), not ${d} (${service}); it cannot prove this connection.`);
   }
 }
@@ -101,12 +101,12 @@ function ensurePoshIsFor(posh: PoshResult, d: string, service: ServiceName): voi
 /**
  * Decides whether the presented chain proves `domain` for `service`: PKIX (chain to an anchor and
  * the name), else POSH (a published fingerprint of the leaf, inside its validity), else the most
- * specific failure. Throws DnaError for input that is not a connection's: `BAD_DOMAIN`,
+ * specific failure. Throws DnaError for input that is not a connection's:
  * `NO_CERTIFICATE`, `CERT_UNPARSABLE` (leaf), `POSH_OTHER_DOMAIN`.
  */
 export function decideVerdict(input: VerdictInput): VerdictOutcome {
   const { service, chain, posh, anchors, now } = input;
-  const d = normalizeDomain(input.domain);
+  const d = input.domain;
   ensurePoshIsFor(posh, d, service);
   const leaf = chain[0];
   if (!leaf) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');

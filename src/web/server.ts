@@ -8,8 +8,18 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isCallName, type AppCore, type AppEvent, type CallFailure } from '../app/contract.ts';
-import { API_PATH, MAX_MESSAGE_BYTES, parseClientMessage, SUBPROTOCOL, TOKEN_PREFIX, type ServerMessage } from './protocol.ts';
+import {
+  answerCall,
+  API_PATH,
+  failureOf,
+  MAX_MESSAGE_BYTES,
+  parseClientMessage,
+  SUBPROTOCOL,
+  TOKEN_PREFIX,
+  type AppCore,
+  type AppEvent,
+  type ServerMessage,
+} from '../app/contract.ts';
 import { contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
 
 export interface WebShellOptions {
@@ -58,13 +68,6 @@ function tokenMatches(offered: readonly string[], token: string): boolean {
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
 }
-
-const failureOf = (error: unknown): CallFailure => {
-  if (typeof error === 'object' && error !== null && typeof (error as CallFailure).code === 'string') {
-    return { code: (error as CallFailure).code, message: String((error as CallFailure).message) };
-  }
-  return { code: 'INTERNAL', message: 'Something went wrong inside the app.' };
-};
 
 export async function startWebShell(options: WebShellOptions): Promise<WebShell> {
   const { core, log = () => undefined } = options;
@@ -144,15 +147,7 @@ export async function startWebShell(options: WebShellOptions): Promise<WebShell>
         return;
       }
       const { id, name, args } = call;
-      // Unknown calls stop here; the core validates the arguments of known ones.
-      if (!isCallName(name)) {
-        send({ type: 'result', id, ok: false, error: { code: 'BAD_CALL', message: `There is no call named ${JSON.stringify(name.slice(0, 80))}.` } });
-        return;
-      }
-      core.call(name, args).then(
-        (value) => send({ type: 'result', id, ok: true, value: value ?? null }),
-        (error: unknown) => send({ type: 'result', id, ok: false, error: failureOf(error) }),
-      );
+      void answerCall(core, name, args).then((reply) => send({ type: 'result', id, ...reply }));
     });
   }
 

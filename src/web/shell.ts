@@ -1,12 +1,12 @@
 // The browser shell assembled: store files in a directory of their own, the app core over them, and
 // the server in front of it. Remembered passwords are not kept here: nothing can encrypt them.
 import { mkdirSync } from 'node:fs';
-import { createAppCore } from '../app/core.ts';
 import type { AppCore, AppEvent } from '../app/contract.ts';
+import { createAppCore } from '../app/core.ts';
+import { fileStorage, NO_SECRETS, type StoreRecovery } from '../app/file-storage.ts';
 import type { DemoOptions } from '../demo/config.ts';
 import { createDemoFactory } from '../demo/controller.ts';
 import { openConfFile } from './conf-file.ts';
-import { fileStorage, NO_SECRETS, type StoreRecovery } from '../app/file-storage.ts';
 import { startWebShell, type WebShell } from './server.ts';
 
 export interface BrowserShellOptions {

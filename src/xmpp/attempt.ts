@@ -1,22 +1,24 @@
-// One run of the connection pipeline (DESIGN section 3) up to the verdict: SRV and POSH together,
+// One run of the connection pipeline (docs/ARCHITECTURE.md) up to the verdict: SRV and POSH together,
 // then the candidates until one is proven or refused, and the delegation chain as one report.
 // posh-check, the app's domain check and every login and reconnection of a session run this.
 import type { TLSSocket } from 'node:tls';
 import { epochMs } from '../lookup/clock.ts';
-import { judgeChain, resolveDelegation, type DelegationOptions, type Judgement } from '../lookup/delegation.ts';
+import { judgeChain, resolveDelegation, type DelegationOptions, type Judgement, type ResolveDelegation } from '../lookup/delegation.ts';
 import { timingsOf, type DelegationReport } from '../verify/report.ts';
-import type { ConnectionFacts, PoshResult, ServiceName, Verdict } from '../verify/types.ts';
+import type { ConnectionFacts, Domain, PoshResult, ServiceName, Verdict } from '../verify/types.ts';
 import { connectionFailure } from '../verify/verdict.ts';
 import { connectSecurely } from './transport.ts';
 
 export interface AttemptOptions extends DelegationOptions {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   /** false: lookups only, no TLS handshake. */
   connect: boolean;
   /** Keep the verified socket (a login) instead of closing it (a check). */
   keepSocket: boolean;
-  attemptTimeoutMs?: number;
+  attemptTimeoutMs?: number | undefined;
+  /** resolveDelegation unless a test or the benchmark puts a baseline in its place. */
+  delegation?: ResolveDelegation | undefined;
 }
 
 /** Why an attempt did not end with a verified socket. */
@@ -43,7 +45,7 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
   const { domain, service, recorder } = options;
   const startedAt = epochMs();
   const checkedAt = new Date().toISOString();
-  const delegation = await resolveDelegation(domain, service, { ...options, prefetchAddresses: options.connect });
+  const delegation = await (options.delegation ?? resolveDelegation)(domain, service, { ...options, prefetchAddresses: options.connect });
 
   let verdict: Verdict;
   let judgement: Judgement | undefined;
@@ -63,8 +65,8 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
       candidates: delegation.srv.candidates,
       resolver: options.resolver,
       recorder,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: options.attemptTimeoutMs }),
+      signal: options.signal,
+      attemptTimeoutMs: options.attemptTimeoutMs,
       prefetched: delegation.prefetched,
       judge: (chain) => judgeChain(delegation, chain, options),
     });

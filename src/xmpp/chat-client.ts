@@ -1,7 +1,7 @@
 // The chat features of one session, composed the way xmpp.js composes its own: each module adds
 // its middleware and online hook to the session. Build it before the session starts.
-import { Archive } from './mam.ts';
 import { enableCarbons } from './carbons.ts';
+import { Archive } from './mam.ts';
 import { Messaging } from './messages.ts';
 import { Presence } from './presence.ts';
 import { Roster } from './roster.ts';

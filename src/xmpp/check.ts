@@ -1,11 +1,11 @@
 // A delegation check from the user's side without logging in: the pipeline up to the verdict, then
 // the socket is closed. posh-check and the app's domain check both run this.
-import { trustAnchors } from '../verify/pkix.ts';
+import { trustAnchors } from '../lookup/anchors.ts';
 import type { PoshCache } from '../lookup/posh-cache.ts';
-import type { DelegationReport } from '../verify/report.ts';
 import { createResolver } from '../lookup/resolver.ts';
 import { StepRecorder } from '../lookup/steps.ts';
-import type { ServiceName, StepEvent } from '../verify/types.ts';
+import type { DelegationReport } from '../verify/report.ts';
+import type { Domain, ServiceName, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
 
 export interface CheckOptions {
@@ -24,7 +24,7 @@ export interface CheckOptions {
   now?: () => Date;
 }
 
-export async function checkDelegation(domain: string, options: CheckOptions): Promise<DelegationReport> {
+export async function checkDelegation(domain: Domain, options: CheckOptions): Promise<DelegationReport> {
   const extraAnchorsPem = options.extraAnchorsPem ?? [];
   const { report } = await runDelegationAttempt({
     domain,

@@ -11,3 +11,16 @@ export function resourceOf(jid: string): string {
   const slash = jid.indexOf('/');
   return slash === -1 ? '' : jid.slice(slash + 1);
 }
+
+/** The domain part of a JID (RFC 7622 3.2): after the local part's "@", before any resource. */
+export function domainOf(jid: string): string {
+  const bare = jid.split('/', 1)[0]!;
+  return bare.slice(bare.indexOf('@') + 1);
+}
+
+/** The local part of a JID, or '' when it has none. */
+export function localOf(jid: string): string {
+  const bare = jid.split('/', 1)[0]!;
+  const at = bare.indexOf('@');
+  return at === -1 ? '' : bare.slice(0, at);
+}

@@ -13,18 +13,20 @@ import resourceBinding from '@xmpp/resource-binding';
 import streamFeatures from '@xmpp/stream-features';
 import streamManagement, { type StreamManagement } from '@xmpp/stream-management';
 import type { Element } from '@xmpp/xml';
-import { DnaError, messageOf } from '../verify/errors.ts';
-import type { TrustAnchors } from '../verify/pkix.ts';
+import type { ResolveDelegation } from '../lookup/delegation.ts';
 import type { PoshCache } from '../lookup/posh-cache.ts';
-import type { LookupOrder } from '../lookup/delegation.ts';
-import type { DelegationReport } from '../verify/report.ts';
 import type { DnsResolver } from '../lookup/resolver.ts';
 import { StepRecorder } from '../lookup/steps.ts';
-import type { ConnectCandidate, StepEvent } from '../verify/types.ts';
+import { normalizeDomain } from '../verify/domain.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
+import type { TrustAnchors } from '../verify/pkix.ts';
+import type { DelegationReport } from '../verify/report.ts';
+import type { ConnectCandidate, Domain, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
+import { domainOf, localOf } from './jid.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
 import { authenticationError, SaltedPasswordCache, ScramError } from './scram.ts';
 import { VerifiedClient } from './verified-client.ts';
@@ -65,8 +67,8 @@ export interface SessionOptions {
   allowPlain?: boolean;
   /** XEP-0198 ack request interval and timeout. */
   streamManagement?: { requestAckIntervalMs?: number; timeoutMs?: number };
-  /** The pipeline's lookup order (default parallel); the others are the benchmark's baselines. */
-  lookups?: LookupOrder;
+  /** resolveDelegation unless a test or the benchmark puts a baseline in its place. */
+  delegation?: ResolveDelegation;
 }
 
 export interface SessionEvents {
@@ -117,7 +119,7 @@ export function loginProblem(failure: unknown, jid: string): { auth: boolean; pr
 
 export class XmppSession {
   readonly jid: string;
-  readonly domain: string;
+  readonly domain: Domain;
   readonly events: Emitter<SessionEvents>;
   readonly parts: SessionParts;
   readonly #options: SessionOptions;
@@ -141,7 +143,7 @@ export class XmppSession {
   constructor(options: SessionOptions) {
     this.#options = options;
     this.jid = options.jid;
-    this.domain = options.jid.slice(options.jid.indexOf('@') + 1);
+    this.domain = normalizeDomain(domainOf(options.jid));
     this.events = new Emitter<SessionEvents>();
     const entity = new VerifiedClient({ domain: this.domain, timeout: 3000 }, () => this.#takeSocket());
     // xmpp.js reports every failure as an 'error' event; the attempt in progress decides what it
@@ -162,7 +164,7 @@ export class XmppSession {
     setupAuthentication({
       entity,
       streamFeatures: features,
-      credentials: () => ({ username: this.jid.slice(0, this.jid.indexOf('@')), password: options.password() }),
+      credentials: () => ({ username: localOf(this.jid), password: options.password() }),
       saltedPasswordCache,
       allowPlain: options.allowPlain ?? true,
       timeStep: async (label, work) => {
@@ -375,7 +377,7 @@ export class XmppSession {
       recorder,
       signal: AbortSignal.any([signal, AbortSignal.timeout(options.attemptTimeoutMs ?? 30_000)]),
       manualCandidates,
-      lookups: options.lookups,
+      delegation: options.delegation,
     }).catch((error: unknown) => {
       if (signal.aborted) return null;
       throw error;

@@ -4,11 +4,11 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Parser, type Element } from '@xmpp/xml';
-import { DnaError, messageOf } from '../verify/errors.ts';
 import { lookUpAddresses } from '../lookup/delegation.ts';
 import type { DnsResolver } from '../lookup/resolver.ts';
 import type { StepRecorder } from '../lookup/steps.ts';
-import type { ConnectCandidate, ConnectionFacts, ServiceName, Verdict } from '../verify/types.ts';
+import { DnaError, messageOf } from '../verify/errors.ts';
+import type { ConnectCandidate, ConnectionFacts, Domain, ServiceName, Verdict } from '../verify/types.ts';
 
 const NS_STREAM = 'http://etherx.jabber.org/streams';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -21,7 +21,7 @@ export interface Judged {
 }
 
 export interface SecureConnectOptions<J extends Judged> {
-  domain: string;
+  domain: Domain;
   service: ServiceName;
   candidates: readonly ConnectCandidate[];
   resolver: DnsResolver;

@@ -2,10 +2,10 @@
 // proven: connect() asks the session for the verified TLS socket instead of dialling anything, so
 // xmpp.js opens (and restarts) its stream on TLS whose certificate passed the verdict, and on
 // nothing else.
+import type { TLSSocket } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import ConnectionTCP from '@xmpp/connection-tcp';
 import { Parser } from '@xmpp/xml';
-import type { TLSSocket } from 'node:tls';
 
 /** The framing of a client stream over TCP (jabber:client, stream header and footer). */
 class ClientStream extends ConnectionTCP {}

@@ -4,13 +4,13 @@
 // account online (pipeline, TLS, verdict, SASL, bind, roster). Reports one LoginSample over IPC.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createAppCore } from '../../src/app/core.ts';
 import type { AccountSummary, AppEvent, ConnectionState, DelegationReport } from '../../src/app/contract.ts';
+import { createAppCore } from '../../src/app/core.ts';
+import { fileStorage, NO_SECRETS } from '../../src/app/file-storage.ts';
 import { epochMs } from '../../src/lookup/clock.ts';
-import type { LookupOrder } from '../../src/lookup/delegation.ts';
 import type { StepName } from '../../src/verify/types.ts';
 import { openConfFile } from '../../src/web/conf-file.ts';
-import { fileStorage, NO_SECRETS } from '../../src/app/file-storage.ts';
+import { delegationFor, type LookupOrder } from '../support/lookup-baselines.ts';
 
 export interface LoginJob {
   dataDir: string;
@@ -123,7 +123,7 @@ async function click(core: Core, account: AccountSummary, job: LoginJob, appStar
 
 export async function measureLogin(job: LoginJob): Promise<LoginSample> {
   const storage = fileStorage({ dir: job.dataDir, open: openConfFile, secrets: NO_SECRETS, onRecovered: () => undefined });
-  const core = createAppCore({ storage, sessionTuning: { lookups: job.lookups }, warmTrustStores: job.warm });
+  const core = createAppCore({ storage, sessionTuning: { delegation: delegationFor(job.lookups) }, warmTrustStores: job.warm });
   const appStartMs = performance.now();
   try {
     let account = await accountFor(core, job);

@@ -12,8 +12,8 @@ import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './optio
 import { renderReport, type BenchResults } from './report.ts';
 import { runScenarioA, runScenarioB } from './scenario-login.ts';
 import { runScenarioC } from './scenario-scram.ts';
-import { runScenarioD } from './scenario-verify.ts';
 import { runScenarioE } from './scenario-ui.ts';
+import { runScenarioD } from './scenario-verify.ts';
 import { ADDRESSES, PIPELINE_SIZES } from './topology.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

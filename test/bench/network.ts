@@ -6,12 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fingerprintsOf } from '../../src/verify/fingerprints.ts';
 import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
+import type { Testbed } from '../../src/testbed/index.ts';
+import { issueWith, type IssuedCertificate } from '../../src/testbed/pki.ts';
+import { fingerprintsOf } from '../../src/verify/fingerprints.ts';
 import type { ConnectionRecord } from '../support/delay-tcp.ts';
 import { startHttpsHosts, type HttpsHosts } from '../support/https-hosts.ts';
-import { issueWith, type IssuedCertificate } from '../../src/testbed/pki.ts';
-import type { Testbed } from '../../src/testbed/index.ts';
 import type { NetworkReply, NetworkRequest, NetworkSpec } from './network-process.ts';
 import {
   ADDRESSES, benchRecords, DNS_PORT, DNSMASQ_PORT, DOMAIN, hopHost, HOSTING, poshUrlOf, PROPER, redirectChain, XMPP_PORTS,

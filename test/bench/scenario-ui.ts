@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
 import type { AppEvent } from '../../src/app/contract.ts';
 import { epochMs } from '../../src/lookup/clock.ts';
-import { launchBrowserShell, type RunningBrowserShell } from '../../src/web/shell.ts';
 import type { Testbed } from '../../src/testbed/index.ts';
+import { launchBrowserShell, type RunningBrowserShell } from '../../src/web/shell.ts';
 import { launchChromium } from '../ui/support/browser.ts';
 import { RENDERER_DIR, requireBuild, spawnShell } from '../ui/support/shell.ts';
 import { rendererMemory, type RendererMemory } from './renderer-memory.ts';
 import { shareBelow, summarize, type Summary } from './stats.ts';
-import { benchPage, type BenchPage, type FrameSamples } from './ui-page.ts';
 import { prepareUiUsers, SMOKE_UI_SIZE, startPeer, UI_SIZES, type UiSize, type UiUsers } from './ui-load.ts';
+import { benchPage, type BenchPage, type FrameSamples } from './ui-page.ts';
 
 export const FRAME_BUDGET_MS = 1000 / 60;
 

@@ -3,12 +3,12 @@
 // presented certificate matched against published descriptors (RFC 7711 4.1), and the whole
 // verdict (RFC 7712: PKIX, identity, then POSH) on the chain Prosody presents for example.com.
 // Each run repeats one operation for a fixed time window; the result is time per operation.
-import { trustAnchors } from '../../src/verify/pkix.ts';
-import { parsePoshDocument } from '../../src/verify/posh-document.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
+import type { Testbed } from '../../src/testbed/index.ts';
 import { fingerprintsOf, matchFingerprints } from '../../src/verify/fingerprints.ts';
+import { parsePoshDocument } from '../../src/verify/posh-document.ts';
 import type { PoshResult } from '../../src/verify/types.ts';
 import { decideVerdict } from '../../src/verify/verdict.ts';
-import type { Testbed } from '../../src/testbed/index.ts';
 import { summarize, type Summary } from './stats.ts';
 import { DOMAIN } from './topology.ts';
 

@@ -2,6 +2,7 @@
 // redirect chains of each size of scenario (a), and what DNS answers each name with: every name a
 // client looks up points at a delaying proxy, never at a server directly. Pure.
 import type { DnsRecords, SrvSpec } from '../../src/testbed/dnsmasq.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
 
 export const ADDRESSES = {
   /** The testbed (Prosody, its dnsmasq and nginx) the bench starts for itself. */
@@ -22,7 +23,7 @@ export const ADDRESSES = {
   webHost: '127.0.50.20',
 } as const;
 
-export const DOMAIN = 'example.com';
+export const DOMAIN = normalizeDomain('example.com');
 export const HOSTING = 'hosting.example.net';
 export const PROPER = 'proper.example';
 export const DNS_PORT = 53;

@@ -5,11 +5,11 @@
 // long conversation through Prosody while the bench user's app is online.
 import { join } from 'node:path';
 import { xml } from '@xmpp/xml';
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
-import { XmppSession } from '../../src/xmpp/session.ts';
-import { prosodyPaths, writeRoster, type RosterEntry } from '../../src/testbed/prosody.ts';
 import type { Testbed } from '../../src/testbed/index.ts';
+import { prosodyPaths, writeRoster, type RosterEntry } from '../../src/testbed/prosody.ts';
+import { XmppSession } from '../../src/xmpp/session.ts';
 import { DOMAIN } from './topology.ts';
 
 export interface UiSize {

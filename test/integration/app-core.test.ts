@@ -1,11 +1,11 @@
 // The app core through call(), as every shell drives it, against the testbed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallError, type AccountSummary, type ChatMessage, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
-import type { PoshResult } from '../../src/verify/types.ts';
 import { createAppCore } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
-import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
+import type { PoshResult } from '../../src/verify/types.ts';
+import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;

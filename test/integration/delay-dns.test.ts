@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epochMs } from '../../src/lookup/clock.ts';
 import { createResolver, parseResolverAddress } from '../../src/lookup/resolver.ts';
-import { startDelayingDns, type DelayingDns } from '../support/delay-dns.ts';
 import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
+import { startDelayingDns, type DelayingDns } from '../support/delay-dns.ts';
 
 const DNS_IP = '127.0.11.53';
 const PROXY_IP = '127.0.11.54';

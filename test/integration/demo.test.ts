@@ -7,14 +7,14 @@ import { access, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CallError, type AccountSummary, type DelegationReport, type DemoStatus, type SessionSnapshot } from '../../src/app/contract.ts';
-import { createResolver } from '../../src/lookup/resolver.ts';
-import { createDemoFactory } from '../../src/demo/controller.ts';
 import type { DemoOptions } from '../../src/demo/config.ts';
-import { recordedCore, type RecordedCore } from '../support/app-core.ts';
-import { scratchDir } from '../../src/testbed/pki.ts';
+import { createDemoFactory } from '../../src/demo/controller.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
 import { PID_RECORD } from '../../src/testbed/pid-record.ts';
+import { scratchDir } from '../../src/testbed/pki.ts';
 import { busySockets, type SocketAddress } from '../../src/testbed/processes.ts';
 import { findProgram } from '../../src/testbed/programs.ts';
+import { recordedCore, type RecordedCore } from '../support/app-core.ts';
 
 const ADDRESSES = { dns: '127.0.65.1:5353', web: '127.0.65.2', xmpp: '127.0.65.3' };
 const DEMO_SOCKETS: SocketAddress[] = [

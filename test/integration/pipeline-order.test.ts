@@ -1,17 +1,18 @@
-// The order of the pipeline's lookups (DESIGN section 3) on real DNS (dnsmasq), a real HTTPS POSH
+// The order of the pipeline's lookups (docs/ARCHITECTURE.md, "The connection pipeline") on real DNS (dnsmasq), a real HTTPS POSH
 // host whose answer takes 400 ms, and a real TLS listener, on 127.0.50.48-50: the parallel
 // pipeline, and the two baselines the benchmark measures it against (sequential, PKIX-only).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/verify/pkix.ts';
-import type { LookupOrder } from '../../src/lookup/delegation.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import { StepRecorder } from '../../src/lookup/steps.ts';
+import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
+import { createAuthority, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
 import type { TimedStep } from '../../src/verify/types.ts';
 import { runDelegationAttempt } from '../../src/xmpp/attempt.ts';
-import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
 import { startHttpsHosts, type HttpsHosts } from '../support/https-hosts.ts';
-import { createAuthority, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
+import { delegationFor, type LookupOrder } from '../support/lookup-baselines.ts';
 import { startXmppListener, type XmppListener } from '../support/xmpp-tls-listener.ts';
 
 const DNS = '127.0.50.48';
@@ -63,7 +64,7 @@ afterAll(async () => {
 async function attempt(domain: string, lookups: LookupOrder) {
   const recorder = new StepRecorder();
   const { report } = await runDelegationAttempt({
-    domain,
+    domain: normalizeDomain(domain),
     service: 'xmpp-client',
     connect: true,
     keepSocket: false,
@@ -71,7 +72,7 @@ async function attempt(domain: string, lookups: LookupOrder) {
     extraAnchorsPem: [ca.certPem],
     anchors: trustAnchors([ca.certPem]),
     recorder,
-    lookups,
+    delegation: delegationFor(lookups),
     signal: AbortSignal.timeout(10_000),
   });
   const step = (name: TimedStep['name']): TimedStep | undefined => report.steps.find((candidate) => candidate.name === name);

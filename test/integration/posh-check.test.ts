@@ -4,11 +4,11 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
+import { createAuthority, createSelfSigned, days, scratchDir, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import type { DelegationReport } from '../../src/verify/report.ts';
 import { startDelayingDns, type DelayingDns } from '../support/delay-dns.ts';
-import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
 import { startHttpsHosts, type Handler, type HttpsHosts } from '../support/https-hosts.ts';
-import { createAuthority, createSelfSigned, days, scratchDir, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import { startXmppListener, type XmppListener } from '../support/xmpp-tls-listener.ts';
 
 const WEB = '127.0.20.1';

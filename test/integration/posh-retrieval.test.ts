@@ -4,14 +4,14 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/lookup/posh-cache.ts';
-import { createConfStore } from '../../src/lookup/posh-conf-store.ts';
+import { directoryStore, MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { fetchPoshDocument, poshUrl, type PoshFetchOptions } from '../../src/lookup/posh-fetch.ts';
 import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
-import type { PoshErrorCode, PoshResult, PoshStatus, PoshStep, ServiceName } from '../../src/verify/types.ts';
 import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
-import { startHttpsHosts, type Handler, type HttpsHosts } from '../support/https-hosts.ts';
 import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority } from '../../src/testbed/pki.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import type { PoshErrorCode, PoshResult, PoshStatus, PoshStep, ServiceName } from '../../src/verify/types.ts';
+import { startHttpsHosts, type Handler, type HttpsHosts } from '../support/https-hosts.ts';
 
 const ADDRESSES = {
   'example.com': '127.0.10.1',
@@ -528,13 +528,13 @@ describe('fetchPoshDocument over real HTTPS and DNS', () => {
     const options = row.trustTestAuthority === false ? { resolver, ...row.options } : optionsWith(row.options);
 
     const before = Date.now();
-    const result = await fetchPoshDocument(domain, service, options);
+    const result = await fetchPoshDocument(normalizeDomain(domain), service, options);
 
     expect(result.steps.map(stepShape)).toEqual(row.steps);
     expect(result.status).toBe(row.status);
     expect(result.error?.code ?? null).toBe(row.code ?? null);
     if (row.message) expect(result.error?.message).toMatch(row.message);
-    expect(result).toMatchObject({ domain: domain.toLowerCase().replace(/\.$/, ''), service, url: poshUrl(domain, service), fromCache: false });
+    expect(result).toMatchObject({ domain: domain.toLowerCase().replace(/\.$/, ''), service, url: poshUrl(normalizeDomain(domain), service), fromCache: false });
     expectWellFormedTimings(result);
     if (row.status === 'valid') {
       expect(result.fingerprints).toEqual(FINGERPRINTS);
@@ -557,7 +557,7 @@ describe('fetchPoshDocument: transport details', () => {
   it('RFC 6066 3: SNI names each URL host, never the source domain for the delegate', async () => {
     hosts.routes.set(SOURCE, reference(HOSTED, 86400));
     hosts.routes.set(HOSTED, fingerprints(3600));
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith());
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith());
     expect(result.status).toBe('valid');
     expect(hosts.requests.map(({ url, servername }) => ({ url, servername }))).toEqual([
       { url: SOURCE, servername: 'example.com' },
@@ -568,14 +568,14 @@ describe('fetchPoshDocument: transport details', () => {
   it('DESIGN 6 (--ca): a PEM bundle with comments and several certificates adds each of them', async () => {
     hosts.routes.set(SOURCE, fingerprints(60));
     const bundle = `# rogue\n${rogue.certPem}\n# ours\n${authority.certPem}`;
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', { resolver, trustAnchors: [bundle] });
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [bundle] });
     expect(result.status).toBe('valid');
   });
 
   it('RFC 7711 6: HTTP caching is not used (Cache-Control max-age does not spare the second request)', async () => {
     hosts.routes.set(SOURCE, documentOf({ fingerprints: FINGERPRINTS, expires: 3600 }, { 'cache-control': 'max-age=3600' }));
-    await fetchPoshDocument('example.com', 'xmpp-client', optionsWith());
-    await fetchPoshDocument('example.com', 'xmpp-client', optionsWith());
+    await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith());
+    await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith());
     expect(hosts.count(SOURCE)).toBe(2);
     expect(hosts.requests[0]!.headers['cache-control']).toBe('no-cache');
   });
@@ -601,7 +601,7 @@ describe('fetchPoshDocument: transport details', () => {
         pump();
       });
     });
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith());
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith());
     await finished;
     expect(result.error?.code).toBe('POSH_TOO_LARGE');
     // The server could only push what fits in the socket buffers beyond the 64 KiB the client read.
@@ -613,7 +613,7 @@ describe('fetchPoshDocument: the time budget', () => {
   it('DESIGN 4: a server that never answers ends in POSH_TIMEOUT after timeoutMs', async () => {
     hosts.routes.set(SOURCE, hang);
     const started = performance.now();
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith({ timeoutMs: 300 }));
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith({ timeoutMs: 300 }));
     const elapsed = performance.now() - started;
     expect(result.error).toEqual({ code: 'POSH_TIMEOUT', message: expect.stringMatching(/within 300 ms/) });
     expect(result.status).toBe('error');
@@ -627,7 +627,7 @@ describe('fetchPoshDocument: the time budget', () => {
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
       response.write('{"fingerprints":');
     });
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith({ timeoutMs: 300 }));
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith({ timeoutMs: 300 }));
     expect(result.error?.code).toBe('POSH_TIMEOUT');
     expect(result.steps.map(stepShape)).toEqual([{ url: SOURCE, httpStatus: 200, kind: 'error' }]);
   });
@@ -638,7 +638,7 @@ describe('fetchPoshDocument: the time budget', () => {
     for (const [index, url] of hops.slice(0, -1).entries()) hosts.routes.set(url, delayed(200, redirect(302, hops[index + 1])));
     hosts.routes.set(HOSTED, delayed(200, fingerprints(60)));
     const started = performance.now();
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith({ timeoutMs: 500 }));
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith({ timeoutMs: 500 }));
     const elapsed = performance.now() - started;
     expect(result.error?.code).toBe('POSH_TIMEOUT');
     const kinds = result.steps.map((step) => step.kind);
@@ -656,7 +656,7 @@ describe('fetchPoshDocument: the time budget', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = performance.now();
-    const result = await fetchPoshDocument('example.com', 'xmpp-client', optionsWith({ signal: controller.signal }));
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith({ signal: controller.signal }));
     expect(performance.now() - started).toBeLessThan(1000);
     expect(result.error).toEqual({ code: 'POSH_TIMEOUT', message: expect.stringMatching(/stopped before it finished/) });
   });
@@ -673,8 +673,8 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
   it('RFC 7711 6: fresh cached material is used without any request (the server counts one)', async () => {
     hosts.routes.set(SOURCE, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
-    const first = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
-    const second = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    const first = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
+    const second = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
     expect(hosts.count(SOURCE)).toBe(1);
     expect(first.fromCache).toBe(false);
     expect(second).toEqual({ ...first, fromCache: true });
@@ -684,9 +684,9 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
     hosts.routes.set(SOURCE, reference(HOSTED, 86400));
     hosts.routes.set(HOSTED, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
-    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
     clock = 3600_000 + 1;
-    const again = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    const again = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
     expect(again.fromCache).toBe(false);
     expect(hosts.requests.map((seen) => seen.url)).toEqual([SOURCE, HOSTED, SOURCE, HOSTED]);
   });
@@ -694,13 +694,13 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
   it('DESIGN 4: refresh skips fresh cached material and fetches (the refetch after a mismatch)', async () => {
     hosts.routes.set(SOURCE, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
-    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
     const rotated = [{ 'sha-256': createHash('sha256').update('rotated').digest('base64') }];
     hosts.routes.set(SOURCE, documentOf({ fingerprints: rotated, expires: 3600 }));
-    const refreshed = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache, refresh: true });
+    const refreshed = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache, refresh: true });
     expect(hosts.count(SOURCE)).toBe(2);
     expect(refreshed).toMatchObject({ fromCache: false, fingerprints: rotated });
-    expect(cache.fresh('example.com', 'xmpp-client')?.fingerprints).toEqual(rotated);
+    expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-client')?.fingerprints).toEqual(rotated);
   });
 
   it.each([
@@ -710,23 +710,23 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
   ])('DESIGN 4: a refetch ending in $name forgets the cached material', async ({ handler, status: expected }) => {
     hosts.routes.set(SOURCE, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
-    await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache });
+    await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
     hosts.routes.set(SOURCE, handler);
-    const result = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache, refresh: true });
+    const result = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache, refresh: true });
     expect(result.status).toBe(expected);
-    expect(cache.fresh('example.com', 'xmpp-client')).toBeNull();
+    expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();
   });
 
   it('DESIGN 4: material cached on disk by one run is used by the next without a request', async () => {
     const scratch = await scratchDir('posh-conf-cache');
     try {
       hosts.routes.set(SOURCE, fingerprints(3600));
-      await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir)) });
-      const next = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir)) });
+      await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache: new PoshCache(await directoryStore(scratch.dir)) });
+      const next = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache: new PoshCache(await directoryStore(scratch.dir)) });
       expect(next.fromCache).toBe(true);
       expect(hosts.count(SOURCE)).toBe(1);
       clock = DAY;
-      const later = await obtainPoshMaterial('example.com', 'xmpp-client', { ...optionsWith(), cache: new PoshCache(createConfStore(scratch.dir), now) });
+      const later = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache: new PoshCache(await directoryStore(scratch.dir), now) });
       expect(later.fromCache).toBe(false);
       expect(hosts.count(SOURCE)).toBe(2);
     } finally {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SaltedPasswordCache } from '../../src/xmpp/scram.ts';
 import { scratchDir } from '../../src/testbed/pki.ts';
+import { SaltedPasswordCache } from '../../src/xmpp/scram.ts';
 import { scramLogin } from '../support/scram-client.ts';
 
 const run = promisify(execFile);

@@ -3,13 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { xml } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
 import type { RosterItem } from '../../src/xmpp/roster.ts';
 import { nextEvent } from '../support/sessions.ts';
-import type { TestbedControl } from '../../src/testbed/index.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;

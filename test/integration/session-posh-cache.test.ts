@@ -2,10 +2,10 @@
 // by nginx's access log (what was requested, and when).
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 import type { DelegationReport } from '../../src/verify/report.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
-import type { TestbedControl } from '../../src/testbed/index.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;

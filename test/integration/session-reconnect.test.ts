@@ -1,13 +1,13 @@
 // Issue 3 scenario 11: Prosody restarted under two live sessions. Each reconnects by itself (the
 // whole pipeline again), and what alice sent while the server was down arrives once, after.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
 import type { IncomingMessage } from '../../src/xmpp/messages.ts';
 import { nextEvent } from '../support/sessions.ts';
-import type { TestbedControl } from '../../src/testbed/index.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;

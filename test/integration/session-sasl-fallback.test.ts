@@ -6,11 +6,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
-import { XmppSession } from '../../src/xmpp/session.ts';
-import { createAuthority, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
+import { createAuthority, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
+import { XmppSession } from '../../src/xmpp/session.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 const DOMAIN = 'plain.example';

@@ -1,15 +1,15 @@
 // Issue 3 scenarios 1-7, 10 and 12: a real login (or a refusal before any SASL byte) through the
 // verifying session, against Prosody, dnsmasq and nginx on the testbed.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DelegationReport } from '../../src/verify/report.ts';
-import type { XmppSession } from '../../src/xmpp/session.ts';
-import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
-import { createResolver } from '../../src/lookup/resolver.ts';
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
-import { nextEvent, testbedSession } from '../support/sessions.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
 import { authenticationAttempts, type TestbedControl, type VariantName } from '../../src/testbed/index.ts';
+import type { DelegationReport } from '../../src/verify/report.ts';
+import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
+import type { XmppSession } from '../../src/xmpp/session.ts';
+import { nextEvent, testbedSession } from '../support/sessions.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;

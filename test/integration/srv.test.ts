@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epochMs } from '../../src/lookup/clock.ts';
 import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
 import { resolveSrv } from '../../src/lookup/srv.ts';
+import { startDnsmasq, type RunningDns, type SrvSpec } from '../../src/testbed/dnsmasq.ts';
 import type { ConnectCandidate, ServiceName, SrvErrorCode, SrvRecord } from '../../src/verify/types.ts';
 import { startDelayingDns, type DelayingDns } from '../support/delay-dns.ts';
-import { startDnsmasq, type RunningDns, type SrvSpec } from '../../src/testbed/dnsmasq.ts';
 
 const DNS_IP = '127.0.11.53';
 const PROXY_IP = '127.0.11.54';

@@ -11,9 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchFingerprints } from '../../src/verify/fingerprints.ts';
 import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
-import type { ServiceName } from '../../src/verify/types.ts';
 import {
   authenticationAttempts,
   INSTALL_HINT,
@@ -28,6 +26,8 @@ import {
 } from '../../src/testbed/index.ts';
 import { readPidRecord, stopRecorded } from '../../src/testbed/pid-record.ts';
 import { busySockets, isRunning, type SocketAddress } from '../../src/testbed/processes.ts';
+import { matchFingerprints } from '../../src/verify/fingerprints.ts';
+import type { ServiceName } from '../../src/verify/types.ts';
 import { useTestbed, type TestbedLease } from '../support/use-testbed.ts';
 
 const CLI = fileURLToPath(new URL('../../src/testbed/cli.ts', import.meta.url));

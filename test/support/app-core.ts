@@ -1,7 +1,7 @@
 // App cores on the testbed for integration tests: a core over memory storage, its events in a
 // list, and bounded waits on them.
-import { createAppCore, type AppCoreDependencies } from '../../src/app/core.ts';
 import type { AccountSummary, AppCore, AppEvent, EventName, EventPayloads } from '../../src/app/contract.ts';
+import { createAppCore, type AppCoreDependencies } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
 

@@ -1,8 +1,8 @@
 // Real Node HTTPS servers on loopback addresses, one listener per address, certificates chosen by
 // SNI and responses by a route table keyed on the full URL (Host header + path) that tests replace.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 
 export type Handler = (request: IncomingMessage, response: ServerResponse) => void;

@@ -1,11 +1,11 @@
 // Sessions on the testbed for integration tests: one XmppSession per account with the testbed's
 // resolver and CA, and bounded waits on its events.
-import { trustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
+import type { TestbedControl } from '../../src/testbed/index.ts';
 import type { Emitter } from '../../src/xmpp/emitter.ts';
 import { XmppSession, type SessionOptions } from '../../src/xmpp/session.ts';
-import type { TestbedControl } from '../../src/testbed/index.ts';
 
 export function testbedSession(testbed: TestbedControl, jid: string, overrides: Partial<SessionOptions> = {}): XmppSession {
   const password = overrides.password ?? (() => testbed.users[jid] ?? '');

@@ -3,9 +3,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationAttempts, type TestbedControl, type VariantName } from '../../src/testbed/index.ts';
+import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
 import { screenshot } from './support/browser.ts';
 import { datasets, expectNoPageErrors } from './support/flows.ts';
-import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
 import type { TestShell } from './support/shell.ts';
 
 let ui: AppOnTestbed;

@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { AccountSummary } from '../../src/app/contract.ts';
-import { SUBPROTOCOL } from '../../src/web/protocol.ts';
+import { SUBPROTOCOL } from '../../src/app/wire.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';

@@ -5,9 +5,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl, VariantName } from '../../src/testbed/index.ts';
 import { authenticationAttempts } from '../../src/testbed/index.ts';
+import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
 import { screenshot } from './support/browser.ts';
 import { currentAttempt, datasets, expectNoPageErrors, signIn, waitForNewAttempt, waitForState } from './support/flows.ts';
-import { openAppOnTestbed, type AppOnTestbed } from './support/app-on-testbed.ts';
 
 const WELL_KNOWN = 'https://example.com/.well-known/posh/xmpp-client.json';
 

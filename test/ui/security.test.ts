@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, SUBPROTOCOL } from '../../src/web/protocol.ts';
+import { MAX_MESSAGE_BYTES, SUBPROTOCOL } from '../../src/app/wire.ts';
 import { collectPageErrors, launchChromium } from './support/browser.ts';
 import { openApp, startShell, type AppPage, type TestShell } from './support/shell.ts';
 

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import { describeCertificate } from '../../src/verify/certificate.ts';
 import type { CertificateFacts } from '../../src/verify/types.ts';
-import { createAuthority, createSelfSigned, days, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
 
 const run = promisify(execFile);
 

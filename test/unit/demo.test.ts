@@ -2,15 +2,15 @@
 // start fails, what bob answers, the command line's progress lines, the step list, the roster file
 // the testbed writes for bob and alice, and the renderer's variant words and account selection.
 import { describe, expect, it } from 'vitest';
+import { demoAccountToSelect, demoBusy, VARIANT_WORDS } from '../../renderer/src/lib/demo.ts';
 import { DEMO_VARIANTS, type DemoStatus, type DemoStep } from '../../src/app/contract.ts';
 import { bobGreeting, bobReply, type BobFacts, type BobProof } from '../../src/demo/bob-replies.ts';
 import { DemoConfigError, demoOptionsFromEnv, parseDemoAddresses } from '../../src/demo/config.ts';
 import { demoLines } from '../../src/demo/console.ts';
 import { explainFailure, missingFailure } from '../../src/demo/failure.ts';
 import { Progress } from '../../src/demo/progress.ts';
-import { demoAccountToSelect, demoBusy, VARIANT_WORDS } from '../../renderer/src/lib/demo.ts';
-import { renderRoster } from '../../src/testbed/prosody.ts';
 import { TestbedError } from '../../src/testbed/programs.ts';
+import { renderRoster } from '../../src/testbed/prosody.ts';
 
 describe('the demo listens on loopback only (POSH_DEMO_ADDRESSES)', () => {
   it.each([

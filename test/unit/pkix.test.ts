@@ -2,10 +2,9 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemRootsPem } from '../../src/lookup/anchors.ts';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SIGNATURE_CHECKS, trustAnchors, validateChain, type ChainValidation, type TrustAnchors } from '../../src/verify/pkix.ts';
+import { systemRootsPem, trustAnchors } from '../../src/lookup/anchors.ts';
 import {
   createAuthority,
   createSelfSigned,
@@ -15,6 +14,7 @@ import {
   type CertificateAuthority,
   type IssuedCertificate,
 } from '../../src/testbed/pki.ts';
+import { MAX_SIGNATURE_CHECKS, validateChain, type ChainValidation, type TrustAnchors } from '../../src/verify/pkix.ts';
 
 const run = promisify(execFile);
 

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryStore, obtainPoshMaterial, PoshCache, type KeyValueStore } from '../../src/lookup/posh-cache.ts';
-import { createConfStore } from '../../src/lookup/posh-conf-store.ts';
+import { directoryStore, MemoryStore, obtainPoshMaterial, PoshCache, type KeyValueStore } from '../../src/lookup/posh-cache.ts';
 import type { DnsResolver } from '../../src/lookup/resolver.ts';
-import type { PoshResult } from '../../src/verify/types.ts';
 import { scratchDir } from '../../src/testbed/pki.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import type { PoshResult } from '../../src/verify/types.ts';
 
 const FETCHED_AT = Date.parse('2030-01-01T00:00:00.000Z');
 const S256 = createHash('sha256').update('certificate').digest('base64');
@@ -14,7 +14,7 @@ const URL_EXAMPLE = 'https://example.com/.well-known/posh/xmpp-client.json';
 
 function validResult(overrides: Partial<PoshResult> = {}): PoshResult {
   return {
-    domain: 'example.com',
+    domain: normalizeDomain('example.com'),
     service: 'xmpp-client',
     url: URL_EXAMPLE,
     status: 'valid',
@@ -56,21 +56,21 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
     const store = new MemoryStore();
     const cache = new PoshCache(store, () => at);
     cache.remember(validResult());
-    const found = cache.fresh('example.com', 'xmpp-client');
+    const found = cache.fresh(normalizeDomain('example.com'), 'xmpp-client');
     if (fresh) {
       expect(found).toEqual({ ...validResult(), fromCache: true });
     } else {
       expect(found).toBeNull();
-      expect(store.get(PoshCache.keyOf('example.com', 'xmpp-client'))).toBeUndefined();
+      expect(store.get(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'))).toBeUndefined();
     }
   });
 
   it('DESIGN 4: the key is (domain, service): case and a trailing dot do not matter, the service does', () => {
     const cache = new PoshCache(new MemoryStore(), () => FETCHED_AT);
-    cache.remember(validResult({ domain: 'example.com' }));
-    expect(cache.fresh('EXAMPLE.com.', 'xmpp-client')?.domain).toBe('example.com');
-    expect(cache.fresh('example.com', 'xmpp-server')).toBeNull();
-    expect(cache.fresh('example.org', 'xmpp-client')).toBeNull();
+    cache.remember(validResult({ domain: normalizeDomain('example.com') }));
+    expect(cache.fresh(normalizeDomain('EXAMPLE.com.'), 'xmpp-client')?.domain).toBe('example.com');
+    expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-server')).toBeNull();
+    expect(cache.fresh(normalizeDomain('example.org'), 'xmpp-client')).toBeNull();
   });
 
   it.each([
@@ -86,7 +86,7 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
   ])('DESIGN 4: only valid results are stored, not an $name one', ({ result }) => {
     const store = new MemoryStore();
     new PoshCache(store, () => FETCHED_AT).remember(result);
-    expect(store.get(PoshCache.keyOf('example.com', 'xmpp-client'))).toBeUndefined();
+    expect(store.get(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'))).toBeUndefined();
   });
 
   it('DESIGN 4: the stored value holds the material, the chain of URLs and the times, and is a copy', () => {
@@ -95,7 +95,7 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
     const result = validResult();
     cache.remember(result);
     result.fingerprints[0]!['sha-256'] = 'changed after remember';
-    expect(store.get(PoshCache.keyOf('example.com', 'xmpp-client'))).toEqual({
+    expect(store.get(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'))).toEqual({
       url: URL_EXAMPLE,
       fingerprints: [{ 'sha-256': S256 }],
       steps: validResult().steps,
@@ -108,8 +108,8 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
   it('DESIGN 4: forget removes the entry', () => {
     const cache = new PoshCache(new MemoryStore(), () => FETCHED_AT);
     cache.remember(validResult());
-    cache.forget('Example.com', 'xmpp-client');
-    expect(cache.fresh('example.com', 'xmpp-client')).toBeNull();
+    cache.forget(normalizeDomain('Example.com'), 'xmpp-client');
+    expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();
   });
 });
 
@@ -145,17 +145,17 @@ describe('PoshCache ignores and deletes damaged entries', () => {
     { name: 'only weak hashes', stored: { ...good, fingerprints: [{ 'sha-1': 'AAAA' }] } },
   ])('DESIGN 4: $name is treated as no entry, deleted, never thrown', ({ stored }) => {
     const store = new MemoryStore();
-    const key = PoshCache.keyOf('example.com', 'xmpp-client');
+    const key = PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client');
     store.set(key, stored);
     const cache = new PoshCache(store, () => FETCHED_AT + 1000);
-    expect(cache.fresh('example.com', 'xmpp-client')).toBeNull();
+    expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();
     expect(store.get(key)).toBeUndefined();
   });
 
   it('DESIGN 4: the intact entry these rows damage is itself fresh (the rows above fail for their damage alone)', () => {
     const store = new MemoryStore();
-    store.set(PoshCache.keyOf('example.com', 'xmpp-client'), good);
-    expect(new PoshCache(store, () => FETCHED_AT + 1000).fresh('example.com', 'xmpp-client')?.fromCache).toBe(true);
+    store.set(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'), good);
+    expect(new PoshCache(store, () => FETCHED_AT + 1000).fresh(normalizeDomain('example.com'), 'xmpp-client')?.fromCache).toBe(true);
   });
 });
 
@@ -165,13 +165,13 @@ describe('obtainPoshMaterial without the network', () => {
     const cache = new PoshCache(new MemoryStore(), clock.now);
     const fetchedAt = clock.now();
     cache.remember(validResult({ fetchedAt: new Date(fetchedAt).toISOString(), expiresAt: new Date(fetchedAt + 3600_000).toISOString() }));
-    const result = await obtainPoshMaterial('example.com', 'xmpp-client', { resolver: unusedResolver, cache });
+    const result = await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { resolver: unusedResolver, cache });
     expect(result.fromCache).toBe(true);
     expect(result.status).toBe('valid');
   });
 });
 
-describe('createConfStore (the CLI cache on disk)', () => {
+describe('directoryStore (the CLI cache on disk)', () => {
   let dir: string;
   let remove: () => Promise<void>;
   beforeEach(async () => {
@@ -183,14 +183,14 @@ describe('createConfStore (the CLI cache on disk)', () => {
 
   it('DESIGN 4: an entry written by one store is fresh in a new store over the same directory', async () => {
     const now = () => FETCHED_AT + 1000;
-    new PoshCache(createConfStore(dir), now).remember(validResult());
-    const again = new PoshCache(createConfStore(dir), now).fresh('example.com', 'xmpp-client');
+    new PoshCache(await directoryStore(dir), now).remember(validResult());
+    const again = new PoshCache(await directoryStore(dir), now).fresh(normalizeDomain('example.com'), 'xmpp-client');
     expect(again).toEqual({ ...validResult(), fromCache: true });
     expect(await readdir(dir)).toEqual(['posh-cache.json']);
   });
 
-  it('DESIGN 4: domain names with dots are keys, not property paths', () => {
-    const store: KeyValueStore = createConfStore(dir);
+  it('DESIGN 4: domain names with dots are keys, not property paths', async () => {
+    const store: KeyValueStore = await directoryStore(dir);
     store.set('posh:xmpp-client:a.example.com', { v: 1 });
     store.set('posh:xmpp-client:example.com', { v: 2 });
     expect(store.get('posh:xmpp-client:a.example.com')).toEqual({ v: 1 });
@@ -200,8 +200,8 @@ describe('createConfStore (the CLI cache on disk)', () => {
   });
 
   it('DESIGN 4: a damaged cache file reads as empty instead of failing', async () => {
-    new PoshCache(createConfStore(dir), () => FETCHED_AT).remember(validResult());
+    new PoshCache(await directoryStore(dir), () => FETCHED_AT).remember(validResult());
     await writeFile(join(dir, 'posh-cache.json'), '{"posh:xmpp-client:example.com": {"url": ');
-    expect(new PoshCache(createConfStore(dir), () => FETCHED_AT + 1000).fresh('example.com', 'xmpp-client')).toBeNull();
+    expect(new PoshCache(await directoryStore(dir), () => FETCHED_AT + 1000).fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();
   });
 });

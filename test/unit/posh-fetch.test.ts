@@ -1,9 +1,10 @@
 // The pure parts of the retrieval: the well-known URL and how transport failures are coded.
 // The integration suite produces the common failures for real; this table covers the rest of the mapping.
 import { describe, expect, it } from 'vitest';
-import { PoshError } from '../../src/verify/posh-document.ts';
 import { classifyFailure } from '../../src/lookup/posh-failure.ts';
 import { fetchPoshDocument, poshUrl } from '../../src/lookup/posh-fetch.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import { PoshError } from '../../src/verify/posh-document.ts';
 
 describe('poshUrl (RFC 7711 3, 8)', () => {
   it.each([
@@ -13,7 +14,7 @@ describe('poshUrl (RFC 7711 3, 8)', () => {
     { name: 'RFC 7711 3: the trailing dot of an absolute name is removed', domain: 'example.com.', service: 'xmpp-client' as const, url: 'https://example.com/.well-known/posh/xmpp-client.json' },
     { name: 'RFC 5891: an internationalised domain becomes its A-label', domain: 'bücher.example', service: 'xmpp-client' as const, url: 'https://xn--bcher-kva.example/.well-known/posh/xmpp-client.json' },
   ])('$name', ({ domain, service, url }) => {
-    expect(poshUrl(domain, service)).toBe(url);
+    expect(poshUrl(normalizeDomain(domain), service)).toBe(url);
   });
 
   it.each([
@@ -24,7 +25,7 @@ describe('poshUrl (RFC 7711 3, 8)', () => {
     { name: 'a host with a port', domain: 'example.com:443' },
     { name: 'a name with a space', domain: 'exa mple.com' },
   ])('refuses $name with BAD_DOMAIN', ({ domain }) => {
-    expect(() => poshUrl(domain, 'xmpp-client')).toThrow(expect.objectContaining({ code: 'BAD_DOMAIN', message: expect.stringMatching(/not a domain name/) }));
+    expect(() => poshUrl(normalizeDomain(domain), 'xmpp-client')).toThrow(expect.objectContaining({ code: 'BAD_DOMAIN', message: expect.stringMatching(/not a domain name/) }));
   });
 });
 
@@ -101,7 +102,7 @@ describe('fetchPoshDocument before any request', () => {
     { name: 'a PEM block whose body is not a certificate', anchor: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
   ])('DESIGN 6 (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', async ({ anchor }) => {
     const resolver = { server: null, resolveSrv: () => Promise.resolve([]), resolveAddresses: () => Promise.resolve([]), lookup: () => undefined };
-    await expect(fetchPoshDocument('example.com', 'xmpp-client', { resolver, trustAnchors: [anchor], timeoutMs: 200 })).rejects.toMatchObject({
+    await expect(fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [anchor], timeoutMs: 200 })).rejects.toMatchObject({
       code: 'BAD_TRUST_ANCHOR',
       message: expect.stringMatching(/^Extra trust anchor 1 (holds no PEM certificate|is not a readable certificate)/),
     });

@@ -1,9 +1,6 @@
 // The renderer's pure logic: the timeline's one time axis, list windowing for long rosters and
 // conversations, countdowns, refusals in words, roster order, and which navigations stay home.
 import { describe, expect, it } from 'vitest';
-import type { RosterContact } from '../../src/app/contract.ts';
-import type { DelegationReport } from '../../src/verify/report.ts';
-import type { PoshResult, StepEvent, TimedStep } from '../../src/verify/types.ts';
 import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
 import { formatCountdown, formatMs, groupFingerprint } from '../../renderer/src/lib/format.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
@@ -11,6 +8,10 @@ import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
 import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
 import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents } from '../../renderer/src/lib/timeline.ts';
 import { fixedWindowOf, RowHeights, windowOf } from '../../renderer/src/lib/virtual.ts';
+import type { RosterContact } from '../../src/app/contract.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import type { DelegationReport } from '../../src/verify/report.ts';
+import type { PoshResult, StepEvent, TimedStep } from '../../src/verify/types.ts';
 
 const T0 = 1_800_000_000_000;
 const step = (id: string, name: TimedStep['name'], start: number, end: number, ok = true): TimedStep => ({
@@ -155,7 +156,7 @@ function report(verdict: DelegationReport['verdict'], posh: Partial<PoshResult> 
     checkedAt: '2026-01-01T00:00:00.000Z',
     srv: { records: [], candidates: [], error: null },
     posh: {
-      domain: 'example.com', service: 'xmpp-client', url: 'https://example.com/.well-known/posh/xmpp-client.json', status: 'absent', error: null,
+      domain: normalizeDomain('example.com'), service: 'xmpp-client', url: 'https://example.com/.well-known/posh/xmpp-client.json', status: 'absent', error: null,
       steps: [], fingerprints: [], expires: null, fetchedAt: null, expiresAt: null, fromCache: false, ...posh,
     },
     poshRefetched: false,

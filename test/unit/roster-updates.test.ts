@@ -1,8 +1,8 @@
 // The renderer's roster between frames: the whole roster once per login, then one contact per
 // change, applied together once per frame.
 import { describe, expect, it } from 'vitest';
-import type { RosterContact } from '../../src/app/contract.ts';
 import { applyContactChanges, pendingRoster, queueContact, queueFull, settle } from '../../renderer/src/lib/roster-updates.ts';
+import type { RosterContact } from '../../src/app/contract.ts';
 
 const contact = (jid: string, extra: Partial<RosterContact> = {}): RosterContact => ({
   jid, name: null, subscription: 'both', pendingOut: false, groups: [], presence: [], unread: 0, ...extra,

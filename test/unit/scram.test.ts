@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { saslprep } from '../../src/xmpp/saslprep.ts';
 import {
   SaltedPasswordCache,
   clientFinalMessage,
@@ -9,7 +10,6 @@ import {
   verifyServerFinal,
   type ScramHash,
 } from '../../src/xmpp/scram.ts';
-import { saslprep } from '../../src/xmpp/saslprep.ts';
 
 interface Vector {
   rule: string;

@@ -2,16 +2,16 @@
 // outgoing message state machine. One row per rule, named after it.
 import { xml, type Element } from '@xmpp/xml';
 import { describe, expect, it } from 'vitest';
-import { Conversation } from '../../src/app/conversation.ts';
 import type { ChatMessage } from '../../src/app/contract.ts';
+import { Conversation } from '../../src/app/conversation.ts';
 import { backoffDelay } from '../../src/xmpp/backoff.ts';
 import { parseArchived } from '../../src/xmpp/mam.ts';
 import { nextOutgoingState, type OutgoingEvent, type OutgoingState } from '../../src/xmpp/message-state.ts';
 import { parseMessage } from '../../src/xmpp/messages.ts';
 import { applyPresence } from '../../src/xmpp/presence.ts';
 import { applyRosterChange, isTrustedPush, parseRosterItem, type RosterItem } from '../../src/xmpp/roster.ts';
-import { loginProblem } from '../../src/xmpp/session.ts';
 import { ScramError } from '../../src/xmpp/scram.ts';
+import { loginProblem } from '../../src/xmpp/session.ts';
 
 const ME = 'alice@example.com';
 const NOW = () => new Date('2026-01-02T03:04:05.000Z');

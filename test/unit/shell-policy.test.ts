@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppCore } from '../../src/app/core.ts';
+import { contentSecurityPolicy, resolveStaticPath } from '../../src/app/renderer-files.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
+import { parseClientMessage } from '../../src/app/wire.ts';
 import { findElectronBinary } from '../../src/main/binary.ts';
 import { answerCall } from '../../src/main/ipc.ts';
 import { isAppUrl, isTrustedSender, mayNavigate, mayUsePermission } from '../../src/main/policy.ts';
-import { parseClientMessage } from '../../src/web/protocol.ts';
-import { contentSecurityPolicy, resolveStaticPath } from '../../src/app/renderer-files.ts';
 
 describe('Electron: the app origin, navigation and permissions', () => {
   it.each([

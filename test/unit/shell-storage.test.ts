@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encryptedSecrets, fileStorage, NO_SECRETS, type SecretCipher, type StoreRecovery } from '../../src/app/file-storage.ts';
 import type { AccountRecord } from '../../src/app/storage.ts';
 import { openConfFile } from '../../src/web/conf-file.ts';
-import { encryptedSecrets, fileStorage, NO_SECRETS, type SecretCipher, type StoreRecovery } from '../../src/app/file-storage.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors, type TrustAnchors } from '../../src/verify/pkix.ts';
+import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { createAuthority, createSelfSigned, days, scratchDir } from '../../src/testbed/pki.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
 import { fingerprintsOf } from '../../src/verify/fingerprints.ts';
+import type { TrustAnchors } from '../../src/verify/pkix.ts';
 import type { CodedError, FingerprintDescriptor, PoshErrorCode, PoshResult, ServiceName, Verdict } from '../../src/verify/types.ts';
 import { connectionFailure, decideVerdict, HINT_EXPIRES, type VerdictOutcome } from '../../src/verify/verdict.ts';
-import { createAuthority, createSelfSigned, days, scratchDir } from '../../src/testbed/pki.ts';
 
-const DOMAIN = 'example.com';
+const DOMAIN = normalizeDomain('example.com');
 const CLIENT_URL = 'https://example.com/.well-known/posh/xmpp-client.json';
 const SERVER_URL = 'https://example.com/.well-known/posh/xmpp-server.json';
 
@@ -279,14 +281,14 @@ describe('decideVerdict: PKIX, then POSH, then the most specific failure (DESIGN
   });
 
   it.each([
-    { rule: 'a POSH result for another domain', posh: () => ({ ...absent(), domain: 'example.org' }), code: 'POSH_OTHER_DOMAIN' },
+    { rule: 'a POSH result for another domain', posh: () => ({ ...absent(), domain: normalizeDomain('example.org') }), code: 'POSH_OTHER_DOMAIN' },
     { rule: 'a POSH result for the other service', posh: () => absent('xmpp-server'), code: 'POSH_OTHER_DOMAIN' },
   ])('fails closed on $rule ($code)', ({ posh, code }) => {
     expect(() => decide({ cert: 'delegated', posh })).toThrow(expect.objectContaining({ code, message: expect.stringMatching(/cannot prove this connection\.$/) }));
   });
 
   it('RFC 6125 6.2.1: the domain may be given in any case with a trailing dot', () => {
-    const { verdict } = decideVerdict({ domain: 'EXAMPLE.com.', service: 'xmpp-client', chain: [der['forDomain']!], posh: absent(), anchors, now: new Date() });
+    const { verdict } = decideVerdict({ domain: normalizeDomain('EXAMPLE.com.'), service: 'xmpp-client', chain: [der['forDomain']!], posh: absent(), anchors, now: new Date() });
     expect(verdict.code).toBe('OK_PKIX');
   });
 

@@ -2,10 +2,8 @@
 // and what it leaves behind must be exactly what a cold start would build.
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { systemRootsPem } from '../../src/lookup/anchors.ts';
-import { trustAnchors } from '../../src/verify/pkix.ts';
-import { rehearseRetrieval } from '../../src/lookup/posh-fetch.ts';
-import { rehearseVerdict, warmTrustStores } from '../../src/lookup/warm.ts';
+import { systemRootsPem, trustAnchors } from '../../src/lookup/anchors.ts';
+import { rehearseRetrieval, rehearseVerdict, warmTrustStores } from '../../src/lookup/warm.ts';
 
 describe('warming the trust stores', () => {
   it.each([

@@ -1,11 +1,10 @@
 // The renderer's state: what the app core reports, kept current by its events. Components read it
 // and call the core through `api`; nothing here talks to the network itself.
-import type {
-  AccountSummary, AppInfo, AppSettings, CallFailure, DemoStatus, EventPayloads, RendererApi,
+import {
+  failureOf, type AccountSummary, type AppInfo, type AppSettings, type CallFailure, type DemoStatus, type EventPayloads, type RendererApi,
 } from '../../../src/app/contract.ts';
 import { demoAccountToSelect } from './demo.ts';
 import { DomainCheckState } from './domain-check.svelte.ts';
-import { failureOf } from './failure.ts';
 import { pendingRoster, queueContact, queueFull, settle, type PendingRoster } from './roster-updates.ts';
 import { SessionState } from './session.svelte.ts';
 

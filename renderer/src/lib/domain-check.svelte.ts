@@ -1,7 +1,5 @@
 // The domain check: one delegation check per service, without logging in; steps arrive live.
-import type { CallFailure, DelegationReport, RendererApi, ServiceName } from '../../../src/app/contract.ts';
-import type { StepEvent } from '../../../src/verify/types.ts';
-import { failureOf } from './failure.ts';
+import { failureOf, type CallFailure, type DelegationReport, type RendererApi, type ServiceName, type StepEvent } from '../../../src/app/contract.ts';
 import { applyStepEvent, type LiveStep } from './timeline.ts';
 
 export interface CheckRequest {

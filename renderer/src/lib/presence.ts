@@ -1,5 +1,5 @@
 // Presence as the roster shows it: the best available resource, in words. Pure.
-import type { OwnPresence, ResourcePresence, RosterContact, Show } from '../../../src/app/contract.ts';
+import type { ResourcePresence, RosterContact, Show } from '../../../src/app/contract.ts';
 
 export type PresenceLevel = 'chat' | 'online' | 'away' | 'xa' | 'dnd' | 'offline';
 
@@ -34,10 +34,6 @@ export function bestPresence(presence: readonly ResourcePresence[]): ResourcePre
 export function contactLevel(contact: RosterContact): PresenceLevel {
   const best = bestPresence(contact.presence);
   return best === null ? 'offline' : levelOf(best.show);
-}
-
-export function ownLevel(presence: OwnPresence): PresenceLevel {
-  return presence.show;
 }
 
 /** Roster order: unread first, then available before offline, then by name. Stable for equal keys. */

@@ -1,6 +1,6 @@
 // A refusal in plain words: what went wrong, and for each prooftype why it did not prove the domain.
 // The verdict's reason is already a sentence; this adds the per-proof breakdown. Pure.
-import type { DelegationReport } from '../../../src/verify/report.ts';
+import type { DelegationReport } from '../../../src/app/contract.ts';
 
 export interface ProofFinding {
   proof: 'PKIX' | 'POSH';

@@ -1,9 +1,8 @@
 // What the renderer knows about one account's session: the connection attempt with its live steps
 // and report, the roster, presence, subscription requests and conversations.
 import type {
-  AccountSummary, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot,
+  AccountSummary, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot, StepEvent,
 } from '../../../src/app/contract.ts';
-import type { StepEvent } from '../../../src/verify/types.ts';
 import { Conversation } from './conversation.svelte.ts';
 import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
 

@@ -1,12 +1,18 @@
 // window.api for the browser shell: the contract over the shell's WebSocket. The token comes in the
 // page's URL fragment; it is removed from the address bar at once and kept for this tab only, so
 // that a reload still works.
-import type { AppEvent, CallFailure, EventName, EventPayloads, RendererApi } from '../../../src/app/contract.ts';
-import type { ServerMessage } from '../../../src/web/protocol.ts';
+import {
+  API_PATH,
+  SUBPROTOCOL,
+  TOKEN_PREFIX,
+  type AppEvent,
+  type CallFailure,
+  type EventName,
+  type EventPayloads,
+  type RendererApi,
+  type ServerMessage,
+} from '../../../src/app/contract.ts';
 
-// The same values as src/web/protocol.ts (only types may be imported from there).
-const SUBPROTOCOL = 'posh-messenger.v1';
-const TOKEN_PREFIX = 'token.';
 const TOKEN_KEY = 'posh-messenger.token';
 
 /** Takes the token out of the fragment (and the address bar); falls back to this tab's copy. */
@@ -31,7 +37,7 @@ export interface SocketApi extends RendererApi {
 }
 
 export function connectSocketApi(token: string): Promise<SocketApi> {
-  const socket = new WebSocket(`ws://${location.host}/api`, [SUBPROTOCOL, `${TOKEN_PREFIX}${token}`]);
+  const socket = new WebSocket(`ws://${location.host}${API_PATH}`, [SUBPROTOCOL, `${TOKEN_PREFIX}${token}`]);
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (failure: CallFailure) => void }>();
   const listeners = new Map<EventName, Set<(payload: never) => void>>();
   let nextId = 1;

@@ -1,6 +1,6 @@
 // The connection timeline: every step of an attempt as a bar on one time axis, so that steps that
 // ran at the same time (SRV and POSH) sit side by side. Pure: unit-tested from test/unit.
-import type { StepEvent, StepName, TimedStep } from '../../../src/verify/types.ts';
+import type { StepEvent, StepName, TimedStep } from '../../../src/app/contract.ts';
 
 export interface LiveStep {
   id: string;

@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowserShell, type RunningBrowserShell } from '../../../src/web/shell.ts';
 import type { ReadyMessage } from '../../../src/web/main.ts';
+import { launchBrowserShell, type RunningBrowserShell } from '../../../src/web/shell.ts';
 import { ROOT } from './browser.ts';
 
 export const RENDERER_DIR = join(ROOT, 'out', 'renderer');

@@ -1,40 +1,42 @@
-// One account while the app runs: its session (created at connect, from the settings of that
-// moment), the current attempt and its steps, and the last state and problem, so a reloaded UI
-// can rebuild everything from a snapshot.
-import type { LookupOrder } from '../lookup/delegation.ts';
-import { trustAnchors, type TrustAnchors } from '../verify/pkix.ts';
-import { PoshCache } from '../lookup/posh-cache.ts';
+// One account while the app runs: its record, its session (created at connect, from the settings of
+// that moment), the current attempt and its steps, the last state and problem, its POSH cache and
+// trust anchors, and its chat state, so a reloaded UI can rebuild everything from a snapshot.
+import { trustAnchors } from '../lookup/anchors.ts';
+import type { ResolveDelegation } from '../lookup/delegation.ts';
+import { PoshCache, scopedStore } from '../lookup/posh-cache.ts';
 import { createResolver, type DnsResolver } from '../lookup/resolver.ts';
+import { splitPemCertificates } from '../verify/certificate.ts';
+import { normalizeDomain, type Domain } from '../verify/domain.ts';
+import type { TrustAnchors } from '../verify/pkix.ts';
 import type { StepEvent } from '../verify/types.ts';
 import type { BackoffPolicy } from '../xmpp/backoff.ts';
+import { domainOf } from '../xmpp/jid.ts';
 import { XmppSession, type SessionProblem } from '../xmpp/session.ts';
-import type { AccountSummary, ConnectionAttempt, ConnectionState, EventPayloads } from './contract.ts';
-import { prefixedStore } from './posh-store.ts';
+import { AccountChat } from './account-chat.ts';
+import type { Emit } from './events.ts';
+import type { AccountSummary, ConnectionAttempt, ConnectionState } from './model.ts';
 import type { AccountRecord, AppStorage } from './storage.ts';
-
-export interface RuntimeDependencies {
-  storage: AppStorage;
-  emit: <N extends keyof EventPayloads>(event: N, payload: EventPayloads[N]) => void;
-  maxPoshLifetimeSeconds: () => number;
-  sessionTuning: SessionTuning;
-}
+import { CallError } from './wire.ts';
 
 /** Timings a shell or test may change; defaults suit a desktop client. */
 export interface SessionTuning {
   backoff?: BackoffPolicy;
   attemptTimeoutMs?: number;
   poshTimeoutMs?: number;
-  /** The pipeline's lookup order: only `npm run bench` sets its baselines here. */
-  lookups?: LookupOrder;
+  /** resolveDelegation unless the benchmark puts a baseline in its place. */
+  delegation?: ResolveDelegation;
 }
 
-/** Splits the anchors PEM into certificates (each one a PEM block). */
-export function pemBlocks(pem: string | null): string[] {
-  return pem?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+export interface AccountDependencies {
+  storage: AppStorage;
+  emit: Emit;
+  maxPoshLifetimeSeconds: () => number;
+  sessionTuning: SessionTuning;
 }
 
-export class AccountRuntime {
+export class Account {
   record: AccountRecord;
+  readonly domain: Domain;
   session: XmppSession | null = null;
   /** The password for this run only (typed at add or connect, or read from the SecretStore). */
   password: string | null = null;
@@ -42,23 +44,25 @@ export class AccountRuntime {
   steps: StepEvent[] = [];
   state: ConnectionState = 'offline';
   problem: SessionProblem | null = null;
-  readonly #deps: RuntimeDependencies;
   readonly cache: PoshCache;
+  readonly chat: AccountChat;
+  readonly #deps: AccountDependencies;
   #anchors: { key: string; anchors: TrustAnchors } | null = null;
-  #sessionFeatures: Array<(session: XmppSession) => void> = [];
 
-  constructor(record: AccountRecord, deps: RuntimeDependencies) {
+  constructor(record: AccountRecord, deps: AccountDependencies) {
     this.record = record;
+    this.domain = normalizeDomain(domainOf(record.jid));
     this.#deps = deps;
-    this.cache = new PoshCache(prefixedStore(deps.storage.poshCache, `account:${record.id}`));
+    this.cache = new PoshCache(scopedStore(deps.storage.poshCache, `account:${record.id}`));
+    this.chat = new AccountChat(this, deps.emit);
   }
 
   get id(): string {
     return this.record.id;
   }
 
-  get domain(): string {
-    return this.record.jid.slice(this.record.jid.indexOf('@') + 1);
+  get jid(): string {
+    return this.record.jid;
   }
 
   resolver(): DnsResolver {
@@ -66,7 +70,7 @@ export class AccountRuntime {
   }
 
   anchorsPem(): string[] {
-    return pemBlocks(this.record.settings.extraAnchorsPem);
+    return splitPemCertificates(this.record.settings.extraAnchorsPem ?? '');
   }
 
   /**
@@ -94,33 +98,50 @@ export class AccountRuntime {
     };
   }
 
-  /** Registers what every new session of this account gets (chat modules). */
-  onSession(setup: (session: XmppSession) => void): void {
-    this.#sessionFeatures.push(setup);
+  /** Keeps the password in the encrypted store when the account asks for it and one exists. */
+  rememberSecret(): void {
+    const { secrets } = this.#deps.storage;
+    if (this.record.rememberPassword && secrets.available && this.password) secrets.set(this.id, this.password);
   }
 
-  /** The session for the current settings; a new one replaces a stopped one whose settings changed. */
+  /**
+   * Connects with `password` (or the one typed earlier, or the remembered one); a session that
+   * stopped (refused, auth-failed) or waits to retry starts over now, on the user's request.
+   */
+  async connect(password: string | undefined): Promise<void> {
+    if (password !== undefined) {
+      this.password = password;
+      this.rememberSecret();
+    }
+    const { secrets } = this.#deps.storage;
+    this.password ??= secrets.available ? secrets.get(this.id) : null;
+    if (!this.password) throw new CallError('NEEDS_PASSWORD', `Enter the password for ${this.record.jid} to connect.`);
+    const session = this.ensureSession();
+    if (['refused', 'auth-failed', 'error', 'reconnecting'].includes(session.state)) await session.stop();
+    await session.start();
+  }
+
+  /** The session for the current settings; a new one replaces a dropped one. */
   ensureSession(): XmppSession {
     if (this.session) return this.session;
     const { settings } = this.record;
-    const anchorsPem = this.anchorsPem();
     const tuning = this.#deps.sessionTuning;
     const session = new XmppSession({
       jid: this.record.jid,
       password: () => this.password ?? '',
       resolver: this.resolver(),
-      extraAnchorsPem: anchorsPem,
+      extraAnchorsPem: this.anchorsPem(),
       anchors: this.trustAnchors(),
       cache: this.cache,
       maxPoshLifetimeSeconds: this.#deps.maxPoshLifetimeSeconds,
       manual: settings.host ? { host: settings.host, port: settings.port ?? (settings.directTls ? 5223 : 5222), directTls: settings.directTls } : null,
-      ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
-      ...(tuning.attemptTimeoutMs ? { attemptTimeoutMs: tuning.attemptTimeoutMs } : {}),
-      ...(tuning.poshTimeoutMs ? { poshTimeoutMs: tuning.poshTimeoutMs } : {}),
-      ...(tuning.lookups ? { lookups: tuning.lookups } : {}),
+      backoff: tuning.backoff,
+      attemptTimeoutMs: tuning.attemptTimeoutMs,
+      poshTimeoutMs: tuning.poshTimeoutMs,
+      delegation: tuning.delegation,
     });
-    this.#wire(session);
-    for (const setup of this.#sessionFeatures) setup(session);
+    this.#follow(session);
+    this.chat.attach(session);
     this.session = session;
     return session;
   }
@@ -132,7 +153,8 @@ export class AccountRuntime {
     if (session) await session.stop();
   }
 
-  #wire(session: XmppSession): void {
+  /** Turns the session's events into the contract's connection events for this account. */
+  #follow(session: XmppSession): void {
     const { emit } = this.#deps;
     const accountId = this.id;
     session.events.on('attempt', ({ attemptId, startedAt, domain }) => {

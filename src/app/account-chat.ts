@@ -1,0 +1,204 @@
+// The chat state of one account (roster, presence, subscription requests, conversations), kept for
+// snapshots, unread counts and history (local first, then the server archive), and turned into
+// contract events. It outlives each session: a new session is attached to the same state.
+import { addChatFeatures, type ChatFeatures } from '../xmpp/chat-client.ts';
+import type { IncomingMessage } from '../xmpp/messages.ts';
+import type { ResourcePresence } from '../xmpp/presence.ts';
+import type { RosterItem } from '../xmpp/roster.ts';
+import type { XmppSession } from '../xmpp/session.ts';
+import { Conversation } from './conversation.ts';
+import type { Emit } from './events.ts';
+import type { ChatMessage, MessageState, OwnPresence, RosterContact } from './model.ts';
+import { CallError } from './wire.ts';
+
+/** What the chat needs of its account: the session of the moment (null when there is none) and the JID. */
+export interface ChatOwner {
+  readonly id: string;
+  readonly jid: string;
+  readonly session: XmppSession | null;
+}
+
+export class AccountChat {
+  readonly #owner: ChatOwner;
+  readonly #emit: Emit;
+  #features: ChatFeatures | null = null;
+  /** By bare JID, in the order the server listed them. */
+  #roster = new Map<string, RosterItem>();
+  readonly #presence = new Map<string, ResourcePresence[]>();
+  #ownPresence: OwnPresence = { show: 'online', status: '' };
+  #requests: string[] = [];
+  readonly #conversations = new Map<string, Conversation>();
+
+  constructor(owner: ChatOwner, emit: Emit) {
+    this.#owner = owner;
+    this.#emit = emit;
+  }
+
+  /** Adds the chat features to a new session of this account and follows its events. */
+  attach(session: XmppSession): void {
+    const accountId = this.#owner.id;
+    // A session replaced for new settings leaves its unwritten messages to the next one.
+    const unwritten = this.#features?.messaging.takeQueued() ?? [];
+    const features = addChatFeatures(session);
+    features.messaging.adopt(unwritten);
+    this.#features = features;
+    void features.presence.setOwn(this.#ownPresence).catch(() => undefined);
+    // The whole roster once per login; after that, one contact per change (a roster of thousands
+    // must not travel whole for every presence or message).
+    features.roster.events.on('fetched', (items) => {
+      this.#roster = new Map(items.map((item) => [item.jid, item]));
+      this.#emit('roster', { accountId, contacts: this.contacts() });
+    });
+    features.roster.events.on('item', (change) => {
+      if (change.subscription === 'remove') {
+        if (this.#roster.delete(change.jid)) this.#emit('roster.contact', { accountId, jid: change.jid, contact: null });
+        return;
+      }
+      this.#roster.set(change.jid, change);
+      this.#publishContact(change.jid);
+    });
+    features.roster.events.on('subscription-request', (from) => {
+      if (!this.#requests.includes(from)) this.#requests.push(from);
+      this.#emit('subscription.request', { accountId, from });
+    });
+    features.presence.events.on('contact', ({ jid, resources }) => {
+      if (resources.length === 0) this.#presence.delete(jid);
+      else this.#presence.set(jid, resources);
+      this.#publishContact(jid);
+    });
+    features.presence.events.on('own', (own) => {
+      this.#ownPresence = own;
+      this.#emit('presence.own', { accountId, presence: own });
+    });
+    features.messaging.events.on('message', (message) => this.#receive(message));
+    features.messaging.events.on('state', ({ peer, id, state, error }) => {
+      this.#conversation(peer).update(id, state, error);
+      this.#emit('message.state', { accountId, peer, id, state, error });
+    });
+  }
+
+  contacts(): RosterContact[] {
+    return [...this.#roster.values()].map((item) => this.#contact(item));
+  }
+
+  get ownPresence(): OwnPresence {
+    return { ...this.#ownPresence };
+  }
+
+  get subscriptionRequests(): string[] {
+    return [...this.#requests];
+  }
+
+  async addContact(jid: string, name: string | null): Promise<void> {
+    await this.#online().roster.add(jid, name);
+  }
+
+  async renameContact(jid: string, name: string): Promise<void> {
+    await this.#online().roster.rename(jid, name);
+  }
+
+  async removeContact(jid: string): Promise<void> {
+    await this.#online().roster.remove(jid);
+  }
+
+  async answerSubscription(jid: string, approve: boolean): Promise<void> {
+    await this.#online().roster.answer(jid, approve);
+    this.#requests = this.#requests.filter((request) => request !== jid);
+  }
+
+  async setPresence(presence: OwnPresence): Promise<void> {
+    this.#ownPresence = { ...presence };
+    if (this.#features) await this.#features.presence.setOwn(presence);
+    else this.#emit('presence.own', { accountId: this.#owner.id, presence: { ...presence } });
+  }
+
+  /** Sends now when online, else queues it in the session for the next connection (attach a session first). */
+  async send(to: string, body: string): Promise<ChatMessage> {
+    const features = this.#features;
+    if (!features) throw new CallError('NOT_CONNECTED', `${this.#owner.jid} has no session to send with; connect it first.`);
+    const outgoing = await features.messaging.send(to, body);
+    const conversation = this.#conversation(to);
+    // Events about it may have come first (written and acked at once): keep the latest state.
+    const state: MessageState = conversation.get(outgoing.id)?.state ?? outgoing.state;
+    const message: ChatMessage = {
+      id: outgoing.id, accountId: this.#owner.id, peer: to, direction: 'out', body, timestamp: outgoing.timestamp, state, error: null, source: 'live',
+    };
+    conversation.add(message);
+    this.#emit('message', { accountId: this.#owner.id, message });
+    return { ...message };
+  }
+
+  async history(peer: string, before: string | null, max: number): Promise<{ messages: ChatMessage[]; complete: boolean }> {
+    const conversation = this.#conversation(peer);
+    let local = conversation.before(before, max);
+    const archive = this.#features?.archive;
+    const online = this.#owner.session?.isOnline ?? false;
+    if (local.length < max && !conversation.archiveComplete && archive && online && (await archive.offered())) {
+      const page = await archive.page(peer, conversation.archiveFirst, max);
+      for (const message of page.messages) conversation.add(this.#chatMessage(message));
+      conversation.archiveFirst = page.first ?? conversation.archiveFirst;
+      conversation.archiveComplete = page.complete || page.messages.length === 0;
+      local = conversation.before(before, max);
+    }
+    const complete = local.length < max && (conversation.archiveComplete || !archive || !(this.#owner.session?.isOnline ?? false));
+    return { messages: local, complete };
+  }
+
+  markRead(peer: string): void {
+    const conversation = this.#conversation(peer);
+    if (conversation.unread === 0) return;
+    conversation.unread = 0;
+    this.#publishContact(peer);
+  }
+
+  #online(): ChatFeatures {
+    if (!this.#features || !this.#owner.session?.isOnline) {
+      throw new CallError('NOT_CONNECTED', `${this.#owner.jid} is not connected; connect it first.`);
+    }
+    return this.#features;
+  }
+
+  #conversation(peer: string): Conversation {
+    let conversation = this.#conversations.get(peer);
+    if (!conversation) this.#conversations.set(peer, (conversation = new Conversation()));
+    return conversation;
+  }
+
+  #chatMessage(message: IncomingMessage): ChatMessage {
+    return {
+      id: message.id,
+      accountId: this.#owner.id,
+      peer: message.peer,
+      direction: message.direction,
+      body: message.body,
+      timestamp: message.timestamp,
+      state: message.direction === 'in' ? 'received' : 'sent',
+      error: null,
+      source: message.source,
+    };
+  }
+
+  #receive(incoming: IncomingMessage): void {
+    const message = this.#chatMessage(incoming);
+    const conversation = this.#conversation(message.peer);
+    if (!conversation.add(message)) return;
+    if (message.direction === 'in') conversation.unread += 1;
+    this.#emit('message', { accountId: this.#owner.id, message });
+    if (message.direction === 'in') this.#publishContact(message.peer);
+  }
+
+  #contact(item: RosterItem): RosterContact {
+    return {
+      ...item,
+      groups: [...item.groups],
+      presence: (this.#presence.get(item.jid) ?? []).map((resource) => ({ ...resource })),
+      unread: this.#conversations.get(item.jid)?.unread ?? 0,
+    };
+  }
+
+  /** One contact's current state, when it is on the roster (others have no row to update). */
+  #publishContact(jid: string): void {
+    const item = this.#roster.get(jid);
+    if (item) this.#emit('roster.contact', { accountId: this.#owner.id, jid, contact: this.#contact(item) });
+  }
+}

@@ -1,0 +1,189 @@
+// The values that cross the contract between the app core and the renderer: accounts, sessions,
+// chats, the demo, and the events. Types only (and the demo's variant list); the renderer reaches
+// them through src/app/contract.ts.
+import type { DelegationReport } from '../verify/report.ts';
+import type { StepEvent } from '../verify/types.ts';
+
+// ---------------------------------------------------------------- shared value types
+
+export type ConnectionState =
+  | 'offline'
+  | 'connecting'
+  | 'online'
+  /** Lost after being online; the whole pipeline runs again after a backoff. */
+  | 'reconnecting'
+  /** The server was not proven: nothing was sent, no retry until the user asks. */
+  | 'refused'
+  | 'auth-failed'
+  | 'error';
+
+export interface AccountSettings {
+  /** `IP[:PORT]` resolver for this account only; null: the system's. */
+  resolver: string | null;
+  /** Manual host and port instead of SRV (the certificate is still judged against the JID's domain). */
+  host: string | null;
+  port: number | null;
+  /** With a manual host: direct TLS instead of STARTTLS. */
+  directTls: boolean;
+  /** Extra PEM trust anchors for this account only (HTTPS and PKIX). */
+  extraAnchorsPem: string | null;
+}
+
+export interface AccountSummary {
+  id: string;
+  jid: string;
+  settings: AccountSettings;
+  rememberPassword: boolean;
+  hasStoredPassword: boolean;
+  state: ConnectionState;
+  /** The local demo's account: its resolver and CA are trusted for it alone. */
+  isDemo: boolean;
+}
+
+export type Show = 'chat' | 'away' | 'xa' | 'dnd';
+
+export interface ResourcePresence {
+  resource: string;
+  show: Show | null;
+  status: string | null;
+  priority: number;
+}
+
+export interface RosterContact {
+  jid: string;
+  name: string | null;
+  subscription: 'none' | 'to' | 'from' | 'both';
+  /** We asked to see their presence and wait for an answer. */
+  pendingOut: boolean;
+  groups: string[];
+  /** Available resources; empty when offline. */
+  presence: ResourcePresence[];
+  unread: number;
+}
+
+export interface OwnPresence {
+  show: Show | 'online';
+  status: string;
+}
+
+export type MessageState = 'sending' | 'sent' | 'delivered' | 'error' | 'received';
+
+export interface ChatMessage {
+  /** Stable id: the stanza id we sent, or the server's stanza-id / archive id for received ones. */
+  id: string;
+  accountId: string;
+  /** Bare JID of the other party. */
+  peer: string;
+  direction: 'in' | 'out';
+  body: string;
+  /** ISO time: the delay stamp or archive time when there is one, else when we saw it. */
+  timestamp: string;
+  state: MessageState;
+  error: string | null;
+  /** Came from the server archive (XEP-0313) or as a carbon copy (XEP-0280). */
+  source: 'live' | 'archive' | 'carbon';
+}
+
+/** One connection attempt: the delegation chain and its timeline as they grow. */
+export interface ConnectionAttempt {
+  attemptId: string;
+  accountId: string;
+  domain: string;
+  startedAt: string;
+  /** Filled when the verdict is known (or the attempt failed before one). */
+  report: DelegationReport | null;
+}
+
+export interface SessionSnapshot {
+  account: AccountSummary;
+  attempt: ConnectionAttempt | null;
+  /** Steps of the current attempt so far, in order of start. */
+  steps: StepEvent[];
+  roster: RosterContact[];
+  ownPresence: OwnPresence;
+  /** Pending inbound subscription requests (bare JIDs). */
+  subscriptionRequests: string[];
+  /** Why the session is not online, in words, when it is not. */
+  problem: { code: string; message: string } | null;
+}
+
+export type DemoVariant =
+  | 'direct'
+  | 'redirect'
+  | 'reference'
+  | 'wrong-fingerprint'
+  | 'absent'
+  | 'expired-certificate'
+  | 'self-signed';
+
+export const DEMO_VARIANTS: readonly DemoVariant[] = [
+  'direct', 'redirect', 'reference', 'wrong-fingerprint', 'absent', 'expired-certificate', 'self-signed',
+];
+
+/** One step of starting the demo or switching its variant, for the progress the UI and CLI show. */
+export interface DemoStep {
+  label: string;
+  state: 'pending' | 'active' | 'done' | 'failed';
+  /** How long it took, once done or failed. */
+  ms: number | null;
+}
+
+export interface DemoStatus {
+  state: 'stopped' | 'starting' | 'running' | 'failed';
+  variant: DemoVariant | null;
+  accountId: string | null;
+  /** When failed or unavailable: what is wrong and what to install, in words. */
+  message: string | null;
+  /** Programs the demo needs that this machine lacks. */
+  missing: string[];
+  /** The command that installs them (Debian and Ubuntu), when some are missing. */
+  install: string | null;
+  /** The steps of the start, or of the latest variant switch, as they go. */
+  steps: DemoStep[];
+  /** How long the last start took, from the click to alice's first attempt ending. */
+  startedInMs: number | null;
+  /** Where the demo's servers listen while they run (loopback only). */
+  addresses: { dns: string; web: string; xmpp: string } | null;
+}
+
+export interface AppInfo {
+  version: string;
+  shell: 'electron' | 'browser';
+  platform: string;
+  /** Whether remembered passwords can be kept encrypted (Electron safeStorage). */
+  secureStorage: boolean;
+}
+
+export interface AppSettings {
+  /** The client's cap on POSH material lifetime, seconds (default 7 days). */
+  maxPoshLifetimeSeconds: number;
+}
+
+// ---------------------------------------------------------------- events
+
+export interface EventPayloads {
+  'account.updated': AccountSummary;
+  'account.removed': { accountId: string };
+  'connection.attempt': ConnectionAttempt;
+  'connection.step': { accountId: string; attemptId: string; event: StepEvent };
+  'connection.report': { accountId: string; attemptId: string; report: DelegationReport };
+  'connection.state': { accountId: string; state: ConnectionState; problem: { code: string; message: string } | null; retryInMs: number | null };
+  /** The whole roster: after each login's roster fetch. */
+  roster: { accountId: string; contacts: RosterContact[] };
+  /** One contact changed (roster push, presence, unread count); `contact` is null when it left the roster. */
+  'roster.contact': { accountId: string; jid: string; contact: RosterContact | null };
+  'presence.own': { accountId: string; presence: OwnPresence };
+  'subscription.request': { accountId: string; from: string };
+  message: { accountId: string; message: ChatMessage };
+  'message.state': { accountId: string; peer: string; id: string; state: MessageState; error: string | null };
+  'domainCheck.step': { checkId: string; event: StepEvent };
+  'demo.status': DemoStatus;
+  /** A store file was unreadable: it was set aside and replaced; nothing else was lost. */
+  'store.recovered': { store: string; backupPath: string; message: string };
+}
+
+export type EventName = keyof EventPayloads;
+export interface AppEvent<N extends EventName = EventName> {
+  event: N;
+  payload: EventPayloads[N];
+}
