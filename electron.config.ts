@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'electron-vite';
+import { contentSecurityPolicy, META_PAGE_POLICY } from './src/app/renderer-files.ts';
 
 const root = import.meta.dirname;
 
@@ -28,7 +29,16 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(root, 'renderer'),
-    plugins: [svelte()],
+    plugins: [
+      svelte(),
+      {
+        // The page's own copy of the policy both shells send as a header: one definition.
+        name: 'content-security-policy-meta',
+        transformIndexHtml: () => [
+          { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(META_PAGE_POLICY) }, injectTo: 'head-prepend' },
+        ],
+      },
+    ],
     build: {
       outDir: resolve(root, 'out/renderer'),
       // Everything the page loads is a file of its own: the CSP allows no inline script or style.

@@ -77,7 +77,7 @@ export function openRecovering(dir: string, spec: JsonFileSpec, open: JsonFileFa
       cwd: dir,
       configName: spec.name,
       schema: spec.schema,
-      ...(spec.rootSchema ? { rootSchema: spec.rootSchema } : {}),
+      rootSchema: spec.rootSchema,
       accessPropertiesByDotNotation: false,
       clearInvalidConfig: false,
       configFileMode: 0o600,

@@ -21,10 +21,22 @@ export interface PolicyOptions {
   connectSrc: string;
   /** The browser shell's page runs sandboxed without allow-popups, so window.open fails. */
   sandbox: boolean;
+  /** A <meta> element cannot carry frame-ancestors or sandbox; a header can. */
+  delivery?: 'header' | 'meta';
 }
+
+/** Electron's page: it connects nowhere, since the contract travels over IPC. */
+export const ELECTRON_PAGE_POLICY: PolicyOptions = { connectSrc: "'none'", sandbox: false };
+
+/** The browser shell's page: only its own WebSocket; sandboxed without popups. */
+export const browserShellPagePolicy = (origin: string): PolicyOptions => ({ connectSrc: origin.replace(/^http:/, 'ws:'), sandbox: true });
+
+/** The built index.html's own <meta> copy, for a page opened without either shell's headers. */
+export const META_PAGE_POLICY: PolicyOptions = { connectSrc: "'self' ws://127.0.0.1:*", sandbox: false, delivery: 'meta' };
 
 /** The page may load only its own files and talk only to its own shell; no inline script or style, no eval. */
 export function contentSecurityPolicy(options: PolicyOptions): string {
+  const header = options.delivery !== 'meta';
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -34,9 +46,9 @@ export function contentSecurityPolicy(options: PolicyOptions): string {
     `connect-src ${options.connectSrc}`,
     "base-uri 'none'",
     "form-action 'none'",
-    "frame-ancestors 'none'",
+    ...(header ? ["frame-ancestors 'none'"] : []),
     "object-src 'none'",
-    ...(options.sandbox ? ['sandbox allow-scripts allow-same-origin allow-forms'] : []),
+    ...(header && options.sandbox ? ['sandbox allow-scripts allow-same-origin allow-forms'] : []),
   ].join('; ');
 }
 

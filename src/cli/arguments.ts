@@ -1,4 +1,4 @@
-// posh-check's command line (DESIGN section 6): parsed strictly, every mistake one sentence.
+// posh-check's command line (docs/ARCHITECTURE.md#posh-check): parsed strictly, every mistake one sentence.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { splitAnchorPem } from '../lookup/anchors.ts';

@@ -1,4 +1,4 @@
-// posh-check: the admin's command-line view of the delegation pipeline (DESIGN section 6).
+// posh-check: the admin's command-line view of the delegation pipeline (docs/ARCHITECTURE.md#posh-check).
 import { directoryStore, PoshCache } from '../lookup/posh-cache.ts';
 import { messageOf } from '../verify/errors.ts';
 import { checkDelegation } from '../xmpp/check.ts';

@@ -59,84 +59,103 @@ function poshStepText(step: PoshStep, paint: (style: Style, text: string) => str
   }
 }
 
-export function renderReport(report: DelegationReport, options: RenderOptions): string {
-  const paint = (style: Style, text: string): string => (options.color && text !== '' ? styleText(style, text) : text);
-  const now = options.now ?? new Date();
-  const { srv, posh, connection, certificate, verdict, hint, timings } = report;
+type Paint = (style: Style, text: string) => string;
 
-  const srvChildren: Node[] = srv.records.map((record) => ({
-    text: `${record.tls === 'direct' ? '_xmpps' : '_xmpp'}-${report.service.slice(5)}._tcp.${report.domain} → ${record.target}:${record.port}  ` +
+function srvSection(report: DelegationReport, paint: Paint): Node {
+  const { srv, service, domain, timings } = report;
+  const children: Node[] = srv.records.map((record) => ({
+    text: `${record.tls === 'direct' ? '_xmpps' : '_xmpp'}-${service.slice(5)}._tcp.${domain} → ${record.target}:${record.port}  ` +
       `priority ${record.priority} weight ${record.weight}  ${record.tls === 'direct' ? 'direct TLS' : 'STARTTLS'}`,
   }));
   if (srv.records.length === 0 && srv.candidates.length > 0) {
     const fallback = srv.candidates[0]!;
-    srvChildren.push({ text: paint('yellow', `no SRV records: falling back to ${fallback.host}:${fallback.port} (STARTTLS)`) });
+    children.push({ text: paint('yellow', `no SRV records: falling back to ${fallback.host}:${fallback.port} (STARTTLS)`) });
   }
-  if (srv.error) srvChildren.push({ text: paint('red', `${srv.error.code}: ${srv.error.message}`) });
+  if (srv.error) children.push({ text: paint('red', `${srv.error.code}: ${srv.error.message}`) });
+  return { text: `SRV  ${paint('dim', ms(timings.srvMs))}`, children };
+}
 
+function poshSection(report: DelegationReport, paint: Paint, now: Date): Node {
+  const { posh, verdict, timings } = report;
   const matched = verdict.fingerprint;
   const fingerprintNodes: Node[] = posh.fingerprints.map((descriptor, index) => ({
     text: Object.entries(descriptor)
       .map(([name, value]) => `${name} ${value}`)
       .join('  ') + (matched?.index === index ? `  ${paint('green', '✓ matches the certificate')}` : ''),
   }));
-  const poshChildren: Node[] = posh.steps.map((step, index) => ({
+  const children: Node[] = posh.steps.map((step, index) => ({
     text: poshStepText(step, paint),
     children: index === posh.steps.length - 1 ? fingerprintNodes : [],
   }));
-  if (posh.steps.length === 0) poshChildren.push(...fingerprintNodes);
-  if (posh.error) poshChildren.push({ text: paint('red', `${posh.error.code}: ${posh.error.message}`) });
-  let poshHeadline = `POSH  ${paint(posh.status === 'valid' ? 'green' : posh.status === 'absent' ? 'yellow' : 'red', posh.status)}`;
-  if (posh.fromCache) poshHeadline += paint('cyan', '  from cache');
-  if (report.poshRefetched) poshHeadline += paint('cyan', '  refetched after a mismatch');
+  if (posh.steps.length === 0) children.push(...fingerprintNodes);
+  if (posh.error) children.push({ text: paint('red', `${posh.error.code}: ${posh.error.message}`) });
+  let headline = `POSH  ${paint(posh.status === 'valid' ? 'green' : posh.status === 'absent' ? 'yellow' : 'red', posh.status)}`;
+  if (posh.fromCache) headline += paint('cyan', '  from cache');
+  if (report.poshRefetched) headline += paint('cyan', '  refetched after a mismatch');
   if (posh.expiresAt) {
     const left = (Date.parse(posh.expiresAt) - now.getTime()) / 1000;
-    poshHeadline += `  expires in ${formatDuration(left)} (${posh.expiresAt})`;
+    headline += `  expires in ${formatDuration(left)} (${posh.expiresAt})`;
   }
-  poshHeadline += `  ${paint('dim', ms(timings.poshMs))}`;
+  headline += `  ${paint('dim', ms(timings.poshMs))}`;
+  return { text: headline, children };
+}
 
-  const children: Node[] = [
-    { text: `SRV  ${paint('dim', ms(timings.srvMs))}`, children: srvChildren },
-    { text: poshHeadline, children: poshChildren },
+function connectionSection(report: DelegationReport, paint: Paint): Node | null {
+  const { connection, timings } = report;
+  if (!connection) return null;
+  const where = `${connection.host}${connection.address ? ` (${connection.address})` : ''} port ${connection.port}`;
+  const how = `${connection.tls === 'direct' ? 'direct TLS' : 'STARTTLS'}, SNI ${connection.sni}${connection.protocol ? `, ${connection.protocol}` : ''}`;
+  return {
+    text: `Connection  ${where}  ${how}  ${paint('dim', `TCP ${ms(timings.connectMs)}, TLS ${ms(timings.tlsMs)}`)}`,
+    children: connection.error ? [{ text: paint('red', `${connection.error.code}: ${connection.error.message}`) }] : [],
+  };
+}
+
+function certificateSection(report: DelegationReport, paint: Paint): Node | null {
+  const { certificate } = report;
+  if (!certificate) return null;
+  const names = [
+    ...certificate.dnsNames.map((name) => `DNS ${name}`),
+    ...certificate.srvNames.map((name) => `SRV ${name}`),
+    ...certificate.xmppAddrs.map((name) => `XmppAddr ${name}`),
   ];
+  return {
+    text: `Certificate  ${certificate.subject}${certificate.selfSigned ? paint('yellow', '  self-signed') : `  issued by ${certificate.issuer}`}`,
+    children: [
+      { text: `names: ${names.length > 0 ? names.join(', ') : paint('yellow', 'none (a CN alone names nothing)')}` },
+      { text: `valid ${certificate.notBefore} → ${certificate.notAfter}` },
+      { text: `sha-256 ${certificate.sha256}` },
+    ],
+  };
+}
 
-  if (connection) {
-    const where = `${connection.host}${connection.address ? ` (${connection.address})` : ''} port ${connection.port}`;
-    const how = `${connection.tls === 'direct' ? 'direct TLS' : 'STARTTLS'}, SNI ${connection.sni}${connection.protocol ? `, ${connection.protocol}` : ''}`;
-    const connectionChildren: Node[] = connection.error ? [{ text: paint('red', `${connection.error.code}: ${connection.error.message}`) }] : [];
-    children.push({
-      text: `Connection  ${where}  ${how}  ${paint('dim', `TCP ${ms(timings.connectMs)}, TLS ${ms(timings.tlsMs)}`)}`,
-      children: connectionChildren,
-    });
-  }
-
-  if (certificate) {
-    const names = [
-      ...certificate.dnsNames.map((name) => `DNS ${name}`),
-      ...certificate.srvNames.map((name) => `SRV ${name}`),
-      ...certificate.xmppAddrs.map((name) => `XmppAddr ${name}`),
-    ];
-    children.push({
-      text: `Certificate  ${certificate.subject}${certificate.selfSigned ? paint('yellow', '  self-signed') : `  issued by ${certificate.issuer}`}`,
-      children: [
-        { text: `names: ${names.length > 0 ? names.join(', ') : paint('yellow', 'none (a CN alone names nothing)')}` },
-        { text: `valid ${certificate.notBefore} → ${certificate.notAfter}` },
-        { text: `sha-256 ${certificate.sha256}` },
-      ],
-    });
-  }
-
-  const verdictText = verdict.verified
+function verdictSection(report: DelegationReport, paint: Paint): Node {
+  const { verdict } = report;
+  const text = verdict.verified
     ? paint('green', `✔ verified by ${verdict.prooftype} (${verdict.code})`)
     : verdict.code === 'LOOKUP_ONLY'
       ? paint('cyan', `no connection made (${verdict.code})`)
       : paint('red', `✘ not verified (${verdict.code})`);
-  children.push({ text: `Verdict  ${verdictText}`, children: [{ text: verdict.reason }] });
+  return { text: `Verdict  ${text}`, children: [{ text: verdict.reason }] };
+}
 
+/** What the admin would publish, after the tree; empty when nothing would help. */
+function hintSection(report: DelegationReport, paint: Paint): string[] {
+  const { hint } = report;
+  if (!hint) return [];
+  return ['', `To make this certificate verify, publish over HTTPS at ${paint('bold', hint.publishAt)}:`, JSON.stringify(hint.document, null, 2)];
+}
+
+export function renderReport(report: DelegationReport, options: RenderOptions): string {
+  const paint: Paint = (style, text) => (options.color && text !== '' ? styleText(style, text) : text);
+  const sections = [
+    srvSection(report, paint),
+    poshSection(report, paint, options.now ?? new Date()),
+    connectionSection(report, paint),
+    certificateSection(report, paint),
+    verdictSection(report, paint),
+  ].filter((node): node is Node => node !== null);
   const lines: string[] = [];
-  drawTree({ text: `${paint('bold', report.domain)}  ${report.service}  ${paint('dim', `total ${ms(timings.totalMs)}`)}`, children }, lines);
-  if (hint) {
-    lines.push('', `To make this certificate verify, publish over HTTPS at ${paint('bold', hint.publishAt)}:`, JSON.stringify(hint.document, null, 2));
-  }
-  return lines.join('\n') + '\n';
+  drawTree({ text: `${paint('bold', report.domain)}  ${report.service}  ${paint('dim', `total ${ms(report.timings.totalMs)}`)}`, children: sections }, lines);
+  return [...lines, ...hintSection(report, paint)].join('\n') + '\n';
 }

@@ -60,8 +60,8 @@ export function parseDemoAddresses(text: string): TestbedAddresses {
  */
 export function demoOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoOptions {
   return {
-    ...(env['POSH_DEMO_ADDRESSES'] ? { addresses: parseDemoAddresses(env['POSH_DEMO_ADDRESSES']) } : {}),
-    ...(env['POSH_DEMO_RUNTIME_DIR'] ? { runtimeDir: env['POSH_DEMO_RUNTIME_DIR'] } : {}),
-    ...(env['POSH_DEMO_PROGRAM_PATH'] !== undefined ? { programPath: env['POSH_DEMO_PROGRAM_PATH'] } : {}),
+    addresses: env['POSH_DEMO_ADDRESSES'] ? parseDemoAddresses(env['POSH_DEMO_ADDRESSES']) : undefined,
+    runtimeDir: env['POSH_DEMO_RUNTIME_DIR'] || undefined,
+    programPath: env['POSH_DEMO_PROGRAM_PATH'],
   };
 }

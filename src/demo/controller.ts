@@ -119,8 +119,8 @@ class LocalDemo implements DemoController {
           addresses,
           variant: 'direct',
           contacts: [[{ jid: DEMO_ALICE, name: 'Alice' }, { jid: DEMO_BOB, name: 'Bob (demo bot)' }]],
-          ...(this.#options.programPath !== undefined ? { programPath: this.#options.programPath } : {}),
-          ...(this.#options.reaperScript ? { reaperScript: this.#options.reaperScript } : {}),
+          programPath: this.#options.programPath,
+          reaperScript: this.#options.reaperScript,
         }),
       );
       this.#testbed = testbed;

@@ -1,4 +1,4 @@
-// POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; DESIGN section 4): redirects, one
+// POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; docs/ARCHITECTURE.md#posh-retrieval): redirects, one
 // reference, the size and time limits, and a recorded step for every request.
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';

@@ -1,7 +1,7 @@
 // Serves the built renderer under app://posh-messenger/ with the CSP and security headers as real
 // response headers (a file:// page could carry only the meta CSP).
 import { readFile } from 'node:fs/promises';
-import { contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
+import { contentTypeOf, ELECTRON_PAGE_POLICY, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
 import { APP_HOST } from './channels.ts';
 
 export async function serveAppFile(rendererRoot: string, url: string): Promise<Response> {
@@ -10,6 +10,6 @@ export async function serveAppFile(rendererRoot: string, url: string): Promise<R
   if (path === null) return new Response('Not found.', { status: 404, headers: { 'Content-Type': 'text/plain' } });
   return new Response(await readFile(path), {
     status: 200,
-    headers: { 'Content-Type': contentTypeOf(path), ...securityHeaders({ connectSrc: "'none'", sandbox: false }) },
+    headers: { 'Content-Type': contentTypeOf(path), ...securityHeaders(ELECTRON_PAGE_POLICY) },
   });
 }

@@ -1,5 +1,5 @@
 // The testbed: real servers on loopback (dnsmasq, nginx, Prosody) with certificates made at start-up,
-// for the integration, UI, demo and benchmark suites (DESIGN section 7).
+// for the integration, UI, demo and benchmark suites (docs/ARCHITECTURE.md#the-testbed).
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -1,7 +1,7 @@
 // The testbed's public types and defaults.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
+import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate, type TestbedCertificates } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
 import type { IssuedCertificate } from './pki.ts';
 import type { RosterEntry } from './prosody.ts';
@@ -60,17 +60,12 @@ export interface TestbedOptions {
   reaperScript?: string;
 }
 
-export interface TestbedCertificateSet {
+/** The testbed's certificates as a controller sees them: the CA as a certificate, and what Prosody presents now. */
+export type TestbedCertificateSet = Omit<TestbedCertificates, 'ca'> & {
   ca: IssuedCertificate;
-  hosting: IssuedCertificate;
-  example: IssuedCertificate;
-  proper: IssuedCertificate;
-  expired: IssuedCertificate;
-  selfSigned: IssuedCertificate;
-  other: IssuedCertificate;
   /** What Prosody presents for example.com now (one of hosting, expired, selfSigned). */
   presented: IssuedCertificate;
-}
+};
 
 /** What a testbed controller can do; the same in the owning process and over the control socket. */
 export interface TestbedControl {

@@ -37,7 +37,7 @@ export interface FingerprintMatch {
 
 /**
  * The first descriptor that matches `der`: it has at least one supported hash and every supported
- * hash in it equals the certificate's (DESIGN section 4). Descriptors are assumed validated.
+ * hash in it equals the certificate's (docs/ARCHITECTURE.md#posh-retrieval). Descriptors are assumed validated.
  */
 export function matchFingerprints(descriptors: readonly FingerprintDescriptor[], der: Uint8Array): FingerprintMatch | null {
   const digests = new Map<string, Buffer>();

@@ -1,4 +1,4 @@
-// Validation of one POSH document body (RFC 7711 sections 3.1 and 3.2, DESIGN section 4): pure, no I/O.
+// Validation of one POSH document body (RFC 7711 sections 3.1 and 3.2, docs/ARCHITECTURE.md#posh-retrieval): pure, no I/O.
 import { DnaError } from './errors.ts';
 import { decodeBase64, isSupportedHash, SUPPORTED_HASHES } from './fingerprints.ts';
 import type { FingerprintDescriptor, PoshErrorCode, PoshErrorStatusCode } from './types.ts';

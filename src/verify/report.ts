@@ -1,4 +1,4 @@
-// The delegation chain as one record: what posh-check prints (DESIGN section 6) and the UI draws.
+// The delegation chain as one record: what posh-check prints (docs/ARCHITECTURE.md#posh-check) and the UI draws.
 import type {
   CertificateFacts, ConnectionFacts, PoshResult, PublishHint, ServiceName, SrvResult, StepName, TimedStep, Verdict,
 } from './types.ts';
@@ -17,7 +17,7 @@ export interface DelegationReport {
   checkedAt: string;
   srv: SrvResult;
   posh: PoshResult;
-  /** True when cached POSH material did not match and was fetched once more (DESIGN section 4, Cache). */
+  /** True when cached POSH material did not match and was fetched once more (docs/ARCHITECTURE.md#the-posh-cache). */
   poshRefetched: boolean;
   connection: ConnectionFacts | null;
   certificate: CertificateFacts | null;

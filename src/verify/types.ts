@@ -8,7 +8,7 @@ export type ServiceName = 'xmpp-client' | 'xmpp-server';
 
 export const SERVICES: readonly ServiceName[] = ['xmpp-client', 'xmpp-server'];
 
-/** Failures of POSH retrieval that say nothing about the document (DESIGN section 4). */
+/** Failures of POSH retrieval that say nothing about the document (docs/ARCHITECTURE.md#posh-retrieval). */
 export type PoshErrorStatusCode = 'POSH_NETWORK' | 'POSH_TIMEOUT' | 'POSH_HTTPS_CERT' | 'POSH_HTTP_STATUS';
 
 /** Failures that make the published material unusable. */
@@ -77,13 +77,13 @@ export interface SrvResult {
   error: CodedError<SrvErrorCode> | null;
 }
 
-/** What one connection to a candidate looked like (DESIGN section 6, `connection`). */
+/** What one connection to a candidate looked like (docs/ARCHITECTURE.md#posh-check, `connection`). */
 export interface ConnectionFacts {
   host: string;
   address: string | null;
   port: number;
   tls: TlsMode;
-  /** Always the user's domain, never the SRV target (DESIGN section 3, step 4). */
+  /** Always the user's domain, never the SRV target (docs/ARCHITECTURE.md#the-connection-pipeline, step 4). */
   sni: string;
   /** Negotiated TLS version, e.g. `TLSv1.3`. */
   protocol: string | null;

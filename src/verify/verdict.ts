@@ -1,4 +1,4 @@
-// The verdict (DESIGN section 5, RFC 7712 prooftypes): PKIX first, then POSH, else the most
+// The verdict (docs/ARCHITECTURE.md#the-verdict, RFC 7712 prooftypes): PKIX first, then POSH, else the most
 // specific reason the domain is not proved, with what its admin could publish to fix it.
 import { parseCertificate } from './certificate.ts';
 import type { Domain } from './domain.ts';

@@ -49,7 +49,7 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
     rendererDir,
     version,
     demo: demoOptionsFromEnv(),
-    ...(values.port ? { port: Number(values.port) } : {}),
+    port: values.port === undefined ? undefined : Number(values.port),
     log: (line) => console.log(line),
   });
   let window: AppWindow | null = null;

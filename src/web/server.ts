@@ -20,7 +20,7 @@ import {
   type AppEvent,
   type ServerMessage,
 } from '../app/contract.ts';
-import { contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
+import { browserShellPagePolicy, contentTypeOf, resolveStaticPath, securityHeaders } from '../app/renderer-files.ts';
 
 export interface WebShellOptions {
   core: AppCore;
@@ -87,7 +87,7 @@ export async function startWebShell(options: WebShellOptions): Promise<WebShell>
     response.writeHead(200, {
       'Content-Type': contentTypeOf(resolved),
       'Content-Length': String(body.length),
-      ...securityHeaders({ connectSrc: origin.replace(/^http:/, 'ws:'), sandbox: true }),
+      ...securityHeaders(browserShellPagePolicy(origin)),
     });
     response.end(request.method === 'HEAD' ? undefined : body);
   }

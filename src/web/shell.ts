@@ -41,7 +41,7 @@ export async function launchBrowserShell(options: BrowserShellOptions): Promise<
   const core = createAppCore({
     storage,
     demo: createDemoFactory(options.demo),
-    info: { shell: 'browser', ...(options.version ? { version: options.version } : {}) },
+    info: { shell: 'browser', version: options.version },
   });
   const startupEvents = (): AppEvent[] => recoveries.map((payload) => ({ event: 'store.recovered', payload }));
   let shell: WebShell;
@@ -49,9 +49,9 @@ export async function launchBrowserShell(options: BrowserShellOptions): Promise<
     shell = await startWebShell({
       core,
       rendererDir: options.rendererDir,
-      ...(options.port === undefined ? {} : { port: options.port }),
+      port: options.port,
       startupEvents,
-      ...(options.log ? { log: options.log } : {}),
+      log: options.log,
     });
   } catch (error) {
     await core.dispose();

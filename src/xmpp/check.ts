@@ -39,7 +39,7 @@ export async function checkDelegation(domain: Domain, options: CheckOptions): Pr
     maxPoshLifetimeSeconds: options.maxPoshLifetimeSeconds,
     recorder: new StepRecorder(options.onStep),
     signal: AbortSignal.timeout(options.timeoutMs),
-    ...(options.now ? { now: options.now } : {}),
+    now: options.now,
   });
   return report;
 }

@@ -129,7 +129,7 @@ function handshake(socket: Socket, domain: string, alpn: string[] | undefined, s
       servername: domain,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
-      ...(alpn ? { ALPNProtocols: alpn } : {}),
+      ALPNProtocols: alpn,
     });
     const fail = (error: unknown) => {
       secure.destroy();

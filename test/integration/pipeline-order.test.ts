@@ -80,7 +80,7 @@ async function attempt(domain: string, lookups: LookupOrder) {
 }
 
 describe('lookup order', () => {
-  it('DESIGN 3.1 and 3.3 (parallel): SRV and POSH start together; the target\'s A/AAAA starts once SRV has answered, while POSH still runs; TCP waits for all', async () => {
+  it('ARCHITECTURE#the-connection-pipeline steps 1 and 3 (parallel): SRV and POSH start together; the target\'s A/AAAA starts once SRV has answered, while POSH still runs; TCP waits for all', async () => {
     const { report, srv, posh, dns: addresses, tcp } = await attempt(DOMAIN, 'parallel');
     expect(report.verdict.code).toBe('OK_POSH');
     expect(Math.abs(srv.startedAt - posh!.startedAt)).toBeLessThan(50);

@@ -1,4 +1,4 @@
-// posh-check end to end (DESIGN section 6): the real command in a child process, against real DNS
+// posh-check end to end (docs/ARCHITECTURE.md#posh-check): the real command in a child process, against real DNS
 // (dnsmasq), real HTTPS POSH hosts and TLS listeners presenting real certificates, on 127.0.20.0/24.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -128,12 +128,12 @@ async function check(domain: string, ...extra: string[]): Promise<{ run: Run; re
   return { run, report: JSON.parse(run.stdout) as DelegationReport };
 }
 
-describe('posh-check verdicts (RFC 7712 prooftypes, DESIGN 5)', () => {
+describe('posh-check verdicts (RFC 7712 prooftypes, ARCHITECTURE#the-verdict)', () => {
   it.each([
     { rule: 'RFC 7712 5.1 PKIX: a certificate naming the domain verifies', domain: 'pkix.example', code: 'OK_PKIX', prooftype: 'PKIX', status: 0 },
     { rule: 'RFC 7712 5.2 / RFC 7711 3.3 POSH: a delegated certificate published at the domain verifies', domain: 'delegated.example', code: 'OK_POSH', prooftype: 'POSH', status: 0 },
-    { rule: 'DESIGN 5.2: a self-signed certificate published via POSH verifies', domain: 'selfsigned.example', code: 'OK_POSH', prooftype: 'POSH', status: 0 },
-    { rule: 'DESIGN 5.3: an unpublished delegated certificate is refused as NO_PROOF', domain: 'unpublished.example', code: 'NO_PROOF', prooftype: null, status: 1 },
+    { rule: 'ARCHITECTURE#the-verdict rule 2: a self-signed certificate published via POSH verifies', domain: 'selfsigned.example', code: 'OK_POSH', prooftype: 'POSH', status: 0 },
+    { rule: 'ARCHITECTURE#the-verdict rule 3: an unpublished delegated certificate is refused as NO_PROOF', domain: 'unpublished.example', code: 'NO_PROOF', prooftype: null, status: 1 },
     { rule: 'RFC 7711 6 / RFC 5280: a published but expired certificate is refused as CERT_EXPIRED', domain: 'expired.example', code: 'CERT_EXPIRED', prooftype: null, status: 1 },
   ])('$rule', async ({ domain, code, prooftype, status }) => {
     const { run, report } = await check(domain);
@@ -143,7 +143,7 @@ describe('posh-check verdicts (RFC 7712 prooftypes, DESIGN 5)', () => {
     expect(report.certificate?.sha256).toMatch(/^[A-Za-z0-9+/]{43}=$/);
   });
 
-  it('DESIGN 5: the hint for NO_PROOF is the exact document that makes the same certificate verify', async () => {
+  it('ARCHITECTURE#the-verdict: the hint for NO_PROOF is the exact document that makes the same certificate verify', async () => {
     const { report } = await check('unpublished.example');
     expect(report.hint?.publishAt).toBe(wellKnown('unpublished.example'));
     expect(report.verdict.reason).toMatch(/unpublished\.example/);
@@ -157,14 +157,14 @@ describe('posh-check verdicts (RFC 7712 prooftypes, DESIGN 5)', () => {
     }
   });
 
-  it('DESIGN 3 step 2: direct TLS is tried first on equal priority, with SNI = the domain and ALPN xmpp-client (XEP-0368)', async () => {
+  it('ARCHITECTURE#the-connection-pipeline step 2: direct TLS is tried first on equal priority, with SNI = the domain and ALPN xmpp-client (XEP-0368)', async () => {
     const { report } = await check('delegated.example');
     expect(report.srv.candidates.map((c) => `${c.tls}:${c.port}`)).toEqual(['direct:5223', 'starttls:5222']);
     expect(report.connection).toMatchObject({ tls: 'direct', port: 5223, sni: 'delegated.example', alpn: 'xmpp-client' });
     expect(report.connection?.protocol).toMatch(/^TLSv1\.[23]$/);
   });
 
-  it('DESIGN 3 step 4: before the verdict only the stream header and <starttls/> are sent, and nothing inside TLS', async () => {
+  it('ARCHITECTURE#the-connection-pipeline step 4: before the verdict only the stream header and <starttls/> are sent, and nothing inside TLS', async () => {
     const before = delegatedStartTls.connections.length;
     const { report } = await check('unpublished.example');
     expect(report.verdict.code).toBe('NO_PROOF');
@@ -193,7 +193,7 @@ describe('posh-check verdicts (RFC 7712 prooftypes, DESIGN 5)', () => {
   });
 });
 
-describe('posh-check output contract (DESIGN 6)', () => {
+describe('posh-check output contract (ARCHITECTURE#posh-check)', () => {
   it('--json carries every field the contract names', async () => {
     const { report } = await check('delegated.example');
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['domain', 'service', 'srv', 'posh', 'connection', 'certificate', 'verdict', 'hint', 'timings']));
@@ -274,7 +274,7 @@ describe('posh-check output contract (DESIGN 6)', () => {
   });
 });
 
-describe('parallel lookups (DESIGN 3 steps 1 and 3)', () => {
+describe('parallel lookups (ARCHITECTURE#the-connection-pipeline steps 1 and 3)', () => {
   it('with a delayed DNS answer and a delayed POSH response, the lookups overlap and the connection waits for both', async () => {
     const run = await poshCheck(['slow.example', '--dns', SLOW_DNS, '--ca', caFile, '--json']);
     const report = JSON.parse(run.stdout) as DelegationReport;

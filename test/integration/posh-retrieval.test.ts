@@ -215,7 +215,7 @@ const rows: Row[] = [
   },
   ...[301, 303, 307, 308].map(
     (code): Row => ({
-      name: `RFC 7711 10 / DESIGN 4: a ${code} is treated as a temporary redirect and followed`,
+      name: `RFC 7711 10 / ARCHITECTURE#posh-retrieval: a ${code} is treated as a temporary redirect and followed`,
       routes: { [SOURCE]: redirect(code, HOSTED), [HOSTED]: fingerprints(600) },
       status: 'valid',
       expires: 600,
@@ -412,7 +412,7 @@ const rows: Row[] = [
     steps: [{ url: SOURCE, httpStatus: 500, kind: 'error' }],
   },
   {
-    name: 'DESIGN 4: a body declaring more than 64 KiB is refused before it is read',
+    name: 'ARCHITECTURE#posh-retrieval: a body declaring more than 64 KiB is refused before it is read',
     routes: {
       [SOURCE]: (_request, response) => {
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(65537) });
@@ -425,7 +425,7 @@ const rows: Row[] = [
     steps: [{ url: SOURCE, httpStatus: 200, kind: 'error' }],
   },
   {
-    name: 'DESIGN 4: a body of exactly maxBytes is read (the limit is inclusive)',
+    name: 'ARCHITECTURE#posh-retrieval: a body of exactly maxBytes is read (the limit is inclusive)',
     routes: { [SOURCE]: documentOf(JSON.stringify({ fingerprints: FINGERPRINTS, expires: 60 }).padEnd(1024, ' ')) },
     options: { maxBytes: 1024 },
     status: 'valid',
@@ -433,7 +433,7 @@ const rows: Row[] = [
     steps: [{ url: SOURCE, httpStatus: 200, kind: 'fingerprints', expires: 60 }],
   },
   {
-    name: 'DESIGN 4: one byte over maxBytes without a Content-Length is refused while streaming',
+    name: 'ARCHITECTURE#posh-retrieval: one byte over maxBytes without a Content-Length is refused while streaming',
     routes: {
       [SOURCE]: (_request, response) => {
         response.writeHead(200, { 'content-type': 'application/json' });
@@ -501,7 +501,7 @@ const rows: Row[] = [
     ],
   },
   {
-    name: 'DESIGN 4: nothing listening at the source domain is a network failure',
+    name: 'ARCHITECTURE#posh-retrieval: nothing listening at the source domain is a network failure',
     routes: {},
     domain: 'closed.example.org',
     status: 'error',
@@ -510,7 +510,7 @@ const rows: Row[] = [
     steps: [{ url: 'https://closed.example.org/.well-known/posh/xmpp-client.json', httpStatus: null, kind: 'error' }],
   },
   {
-    name: 'DESIGN 4: a source domain without addresses in DNS is a network failure',
+    name: 'ARCHITECTURE#posh-retrieval: a source domain without addresses in DNS is a network failure',
     routes: {},
     domain: 'nowhere.example.org',
     status: 'error',
@@ -565,7 +565,7 @@ describe('fetchPoshDocument: transport details', () => {
     ]);
   });
 
-  it('DESIGN 6 (--ca): a PEM bundle with comments and several certificates adds each of them', async () => {
+  it('ARCHITECTURE#posh-check (--ca): a PEM bundle with comments and several certificates adds each of them', async () => {
     hosts.routes.set(SOURCE, fingerprints(60));
     const bundle = `# rogue\n${rogue.certPem}\n# ours\n${authority.certPem}`;
     const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [bundle] });
@@ -580,7 +580,7 @@ describe('fetchPoshDocument: transport details', () => {
     expect(hosts.requests[0]!.headers['cache-control']).toBe('no-cache');
   });
 
-  it('DESIGN 4: a body without Content-Length is no longer read once past the limit', async () => {
+  it('ARCHITECTURE#posh-retrieval: a body without Content-Length is no longer read once past the limit', async () => {
     const total = 16 * 1024 * 1024;
     let written = 0;
     const finished = new Promise<void>((resolve) => {
@@ -610,7 +610,7 @@ describe('fetchPoshDocument: transport details', () => {
 });
 
 describe('fetchPoshDocument: the time budget', () => {
-  it('DESIGN 4: a server that never answers ends in POSH_TIMEOUT after timeoutMs', async () => {
+  it('ARCHITECTURE#posh-retrieval: a server that never answers ends in POSH_TIMEOUT after timeoutMs', async () => {
     hosts.routes.set(SOURCE, hang);
     const started = performance.now();
     const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', optionsWith({ timeoutMs: 300 }));
@@ -622,7 +622,7 @@ describe('fetchPoshDocument: the time budget', () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
-  it('DESIGN 4: a body that never finishes ends in POSH_TIMEOUT with the status recorded', async () => {
+  it('ARCHITECTURE#posh-retrieval: a body that never finishes ends in POSH_TIMEOUT with the status recorded', async () => {
     hosts.routes.set(SOURCE, (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
       response.write('{"fingerprints":');
@@ -632,7 +632,7 @@ describe('fetchPoshDocument: the time budget', () => {
     expect(result.steps.map(stepShape)).toEqual([{ url: SOURCE, httpStatus: 200, kind: 'error' }]);
   });
 
-  it('DESIGN 4: the budget covers the whole retrieval, not each request (200 ms hops, 500 ms budget)', async () => {
+  it('ARCHITECTURE#posh-retrieval: the budget covers the whole retrieval, not each request (200 ms hops, 500 ms budget)', async () => {
     const hops = ['https://example.com/hop/1', 'https://example.com/hop/2', 'https://example.com/hop/3', HOSTED];
     hosts.routes.set(SOURCE, delayed(200, redirect(302, hops[0])));
     for (const [index, url] of hops.slice(0, -1).entries()) hosts.routes.set(url, delayed(200, redirect(302, hops[index + 1])));
@@ -651,7 +651,7 @@ describe('fetchPoshDocument: the time budget', () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
-  it('DESIGN 3: the caller\'s signal stops the retrieval (POSH_TIMEOUT, "stopped")', async () => {
+  it('ARCHITECTURE#the-connection-pipeline: the caller\'s signal stops the retrieval (POSH_TIMEOUT, "stopped")', async () => {
     hosts.routes.set(SOURCE, hang);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
@@ -691,7 +691,7 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
     expect(hosts.requests.map((seen) => seen.url)).toEqual([SOURCE, HOSTED, SOURCE, HOSTED]);
   });
 
-  it('DESIGN 4: refresh skips fresh cached material and fetches (the refetch after a mismatch)', async () => {
+  it('ARCHITECTURE#posh-retrieval: refresh skips fresh cached material and fetches (the refetch after a mismatch)', async () => {
     hosts.routes.set(SOURCE, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
     await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
@@ -707,7 +707,7 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
     { name: 'a 404 (the operator withdrew the document)', handler: status(404), status: 'absent' },
     { name: 'expires 0', handler: fingerprints(0), status: 'invalid' },
     { name: 'a 500', handler: status(500), status: 'error' },
-  ])('DESIGN 4: a refetch ending in $name forgets the cached material', async ({ handler, status: expected }) => {
+  ])('ARCHITECTURE#posh-retrieval: a refetch ending in $name forgets the cached material', async ({ handler, status: expected }) => {
     hosts.routes.set(SOURCE, fingerprints(3600));
     const cache = new PoshCache(new MemoryStore(), now);
     await obtainPoshMaterial(normalizeDomain('example.com'), 'xmpp-client', { ...optionsWith(), cache });
@@ -717,7 +717,7 @@ describe('obtainPoshMaterial with a cache, against the same servers', () => {
     expect(cache.fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();
   });
 
-  it('DESIGN 4: material cached on disk by one run is used by the next without a request', async () => {
+  it('ARCHITECTURE#posh-retrieval: material cached on disk by one run is used by the next without a request', async () => {
     const scratch = await scratchDir('posh-conf-cache');
     try {
       hosts.routes.set(SOURCE, fingerprints(3600));

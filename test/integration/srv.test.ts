@@ -235,7 +235,7 @@ describe('resolveSrv against dnsmasq', () => {
     expect(result.error?.message).toMatch(message);
   });
 
-  it("DESIGN 3.3: each candidate's A and AAAA resolve through the same resolver, IPv6 first", async () => {
+  it("ARCHITECTURE#the-connection-pipeline step 3: each candidate's A and AAAA resolve through the same resolver, IPv6 first", async () => {
     const { candidates } = await resolveSrv('both.example', 'xmpp-client', resolver);
     const resolved = await Promise.all(candidates.map(async ({ host }) => [host, await resolver.resolveAddresses(host)] as const));
     expect(Object.fromEntries(resolved)).toEqual({
@@ -258,7 +258,7 @@ describe('resolveSrv against dnsmasq', () => {
       await proxy?.stop();
     });
 
-    it('DESIGN 3.1: both owner names are queried together, not one after the other', async () => {
+    it('ARCHITECTURE#the-connection-pipeline step 1: both owner names are queried together, not one after the other', async () => {
       const started = epochMs();
       const result = await resolveSrv('both.example', 'xmpp-client', createResolver({ server: proxy.address, timeoutMs: 2000 }));
       const elapsed = epochMs() - started;

@@ -41,11 +41,11 @@ interface CheckRow {
 
 const ROWS: CheckRow[] = [
   { rule: 'RFC 7711 3: a fingerprints document at the well-known URL proves the client delegation', variant: 'direct', services: ['xmpp-client'], connect: true, code: 'OK_POSH', prooftype: 'POSH', kinds: ['fingerprints'] },
-  { rule: 'RFC 7711 3.1 / DESIGN 4: a redirect is followed and marked as one', variant: 'redirect', services: ['xmpp-client'], connect: true, code: 'OK_POSH', prooftype: 'POSH', kinds: ['redirect', 'fingerprints'] },
+  { rule: 'RFC 7711 3.1 / ARCHITECTURE#posh-retrieval: a redirect is followed and marked as one', variant: 'redirect', services: ['xmpp-client'], connect: true, code: 'OK_POSH', prooftype: 'POSH', kinds: ['redirect', 'fingerprints'] },
   { rule: 'RFC 7711 3.2: a reference document is followed and marked as one', variant: 'reference', services: ['xmpp-client'], connect: true, code: 'OK_POSH', prooftype: 'POSH', kinds: ['reference', 'fingerprints'] },
   { rule: 'RFC 7711 8 / RFC 7712: client and server delegation are checked side by side', variant: 'direct', services: ['xmpp-client', 'xmpp-server'], connect: true, code: 'OK_POSH', prooftype: 'POSH', kinds: ['fingerprints'] },
-  { rule: 'RFC 7712 / DESIGN 5.3: no POSH and no PKIX proof is NO_PROOF, with the admin hint', variant: 'absent', services: ['xmpp-client'], connect: true, code: 'NO_PROOF', prooftype: '', kinds: ['absent'] },
-  { rule: 'DESIGN 6 (--no-connect): lookups only judge no certificate: LOOKUP_ONLY', variant: 'direct', services: ['xmpp-client'], connect: false, code: 'LOOKUP_ONLY', prooftype: '', kinds: ['fingerprints'] },
+  { rule: 'RFC 7712 / ARCHITECTURE#the-verdict rule 3: no POSH and no PKIX proof is NO_PROOF, with the admin hint', variant: 'absent', services: ['xmpp-client'], connect: true, code: 'NO_PROOF', prooftype: '', kinds: ['absent'] },
+  { rule: 'ARCHITECTURE#posh-check (--no-connect): lookups only judge no certificate: LOOKUP_ONLY', variant: 'direct', services: ['xmpp-client'], connect: false, code: 'LOOKUP_ONLY', prooftype: '', kinds: ['fingerprints'] },
 ];
 
 async function setChecked(testid: string, checked: boolean): Promise<void> {

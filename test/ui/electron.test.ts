@@ -1,5 +1,5 @@
 // The Electron shell through Playwright's _electron, wherever an Electron binary is present (it
-// cannot be downloaded on every machine: DESIGN section 8). Where it is absent each test is reported
+// cannot be downloaded on every machine: docs/ARCHITECTURE.md#environment). Where it is absent each test is reported
 // as skipped, with the reason.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -86,7 +86,7 @@ describe('signing in on a POSH-delegated domain', () => {
     expectNoPageErrors(errors);
   });
 
-  it('the timeline draws SRV and POSH on one axis, started together and overlapping (DESIGN 3.1), then TCP, TLS, verify, SASL, bind', async () => {
+  it('the timeline draws SRV and POSH on one axis, started together and overlapping (ARCHITECTURE#the-connection-pipeline step 1), then TCP, TLS, verify, SASL, bind', async () => {
     const steps = await timelineSteps(page);
     const names = steps.map((step) => step.step);
     for (const name of ['srv', 'posh', 'dns', 'tcp', 'tls', 'verify', 'auth', 'bind']) expect(names).toContain(name);
@@ -94,7 +94,7 @@ describe('signing in on a POSH-delegated domain', () => {
     const srv = steps.find((step) => step.step === 'srv')!;
     const posh = steps.find((step) => step.step === 'posh')!;
     expect(srv.start < posh.start + posh.duration && posh.start < srv.start + srv.duration).toBe(true);
-    // Nothing connects before both lookups have settled (DESIGN 3.3).
+    // Nothing connects before both lookups have settled (ARCHITECTURE#the-connection-pipeline step 3).
     const tcp = steps.find((step) => step.step === 'tcp')!;
     expect(tcp.start).toBeGreaterThanOrEqual(Math.max(srv.start + srv.duration, posh.start + posh.duration) - 0.5);
     await screenshot(page, 'login-timeline', 'timeline');

@@ -1,6 +1,6 @@
 // When nothing proves the server, the UI refuses in plain words, sends nothing to it, offers no way
 // to accept it anyway, and gives the domain's admin the URL and the exact document to publish
-// (DESIGN section 5). One row per rule; the testbed's variants produce each case.
+// (docs/ARCHITECTURE.md#the-verdict). One row per rule; the testbed's variants produce each case.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl, VariantName } from '../../src/testbed/index.ts';
@@ -50,7 +50,7 @@ interface RefusalRow {
 
 const ROWS: RefusalRow[] = [
   {
-    rule: 'RFC 7712 / DESIGN 5.3: no POSH document and a certificate that does not name the domain is NO_PROOF',
+    rule: 'RFC 7712 / ARCHITECTURE#the-verdict rule 3: no POSH document and a certificate that does not name the domain is NO_PROOF',
     variant: 'absent',
     code: 'NO_PROOF',
     headline: /Nothing proves that this server may speak for example\.com/,
@@ -58,7 +58,7 @@ const ROWS: RefusalRow[] = [
     poshFinding: /publishes no POSH document/,
   },
   {
-    rule: 'RFC 7711 4.1 / DESIGN 5.3: published fingerprints that match nothing presented is POSH_MISMATCH',
+    rule: 'RFC 7711 4.1 / ARCHITECTURE#the-verdict rule 3: published fingerprints that match nothing presented is POSH_MISMATCH',
     variant: 'wrong-fingerprint',
     code: 'POSH_MISMATCH',
     headline: /vouches for a different certificate/,
@@ -66,7 +66,7 @@ const ROWS: RefusalRow[] = [
     poshFinding: /none matches the presented certificate/,
   },
   {
-    rule: 'RFC 7712 / DESIGN 5.2: a published but expired certificate is CERT_EXPIRED, and publishing cannot fix it (no hint)',
+    rule: 'RFC 7712 / ARCHITECTURE#the-verdict rule 2: a published but expired certificate is CERT_EXPIRED, and publishing cannot fix it (no hint)',
     variant: 'expired-certificate',
     code: 'CERT_EXPIRED',
     headline: /certificate has expired/,
@@ -93,7 +93,7 @@ describe('the refusal view', () => {
     // No way around it: no button offers to accept, trust or continue.
     const buttons = await refusal.getByRole('button').allTextContents();
     expect(buttons.filter((text) => /accept|trust|anyway|continue|ignore/i.test(text))).toEqual([]);
-    // Nothing was sent to the unproven server: no SASL exchange reached Prosody (DESIGN 3.4).
+    // Nothing was sent to the unproven server: no SASL exchange reached Prosody (ARCHITECTURE#the-connection-pipeline step 4).
     expect(authenticationAttempts(await testbed.prosodyLog()).length).toBe(logBefore);
     const steps = (await datasets(page.getByTestId('timeline-step'))).map((step) => step['step']);
     expect(steps).not.toContain('auth');

@@ -65,7 +65,7 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
     }
   });
 
-  it('DESIGN 4: the key is (domain, service): case and a trailing dot do not matter, the service does', () => {
+  it('ARCHITECTURE#the-posh-cache: the key is (domain, service): case and a trailing dot do not matter, the service does', () => {
     const cache = new PoshCache(new MemoryStore(), () => FETCHED_AT);
     cache.remember(validResult({ domain: normalizeDomain('example.com') }));
     expect(cache.fresh(normalizeDomain('EXAMPLE.com.'), 'xmpp-client')?.domain).toBe('example.com');
@@ -83,13 +83,13 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
       name: 'error',
       result: validResult({ status: 'error', error: { code: 'POSH_NETWORK', message: 'x.' }, fingerprints: [], expires: null, expiresAt: null }),
     },
-  ])('DESIGN 4: only valid results are stored, not an $name one', ({ result }) => {
+  ])('ARCHITECTURE#the-posh-cache: only valid results are stored, not an $name one', ({ result }) => {
     const store = new MemoryStore();
     new PoshCache(store, () => FETCHED_AT).remember(result);
     expect(store.get(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'))).toBeUndefined();
   });
 
-  it('DESIGN 4: the stored value holds the material, the chain of URLs and the times, and is a copy', () => {
+  it('ARCHITECTURE#the-posh-cache: the stored value holds the material, the chain of URLs and the times, and is a copy', () => {
     const store = new MemoryStore();
     const cache = new PoshCache(store, () => FETCHED_AT);
     const result = validResult();
@@ -105,7 +105,7 @@ describe('PoshCache freshness (RFC 7711 6)', () => {
     });
   });
 
-  it('DESIGN 4: forget removes the entry', () => {
+  it('ARCHITECTURE#the-posh-cache: forget removes the entry', () => {
     const cache = new PoshCache(new MemoryStore(), () => FETCHED_AT);
     cache.remember(validResult());
     cache.forget(normalizeDomain('Example.com'), 'xmpp-client');
@@ -143,7 +143,7 @@ describe('PoshCache ignores and deletes damaged entries', () => {
     { name: 'a hash that is not base64', stored: { ...good, fingerprints: [{ 'sha-256': 'not base64!' }] } },
     { name: 'a hash of the wrong length', stored: { ...good, fingerprints: [{ 'sha-256': 'AAAA' }] } },
     { name: 'only weak hashes', stored: { ...good, fingerprints: [{ 'sha-1': 'AAAA' }] } },
-  ])('DESIGN 4: $name is treated as no entry, deleted, never thrown', ({ stored }) => {
+  ])('ARCHITECTURE#the-posh-cache: $name is treated as no entry, deleted, never thrown', ({ stored }) => {
     const store = new MemoryStore();
     const key = PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client');
     store.set(key, stored);
@@ -152,7 +152,7 @@ describe('PoshCache ignores and deletes damaged entries', () => {
     expect(store.get(key)).toBeUndefined();
   });
 
-  it('DESIGN 4: the intact entry these rows damage is itself fresh (the rows above fail for their damage alone)', () => {
+  it('ARCHITECTURE#the-posh-cache: the intact entry these rows damage is itself fresh (the rows above fail for their damage alone)', () => {
     const store = new MemoryStore();
     store.set(PoshCache.keyOf(normalizeDomain('example.com'), 'xmpp-client'), good);
     expect(new PoshCache(store, () => FETCHED_AT + 1000).fresh(normalizeDomain('example.com'), 'xmpp-client')?.fromCache).toBe(true);
@@ -160,7 +160,7 @@ describe('PoshCache ignores and deletes damaged entries', () => {
 });
 
 describe('obtainPoshMaterial without the network', () => {
-  it('DESIGN 3: fresh cached material is returned without any lookup or request', async () => {
+  it('ARCHITECTURE#the-connection-pipeline: fresh cached material is returned without any lookup or request', async () => {
     const clock = clockAt(Date.now());
     const cache = new PoshCache(new MemoryStore(), clock.now);
     const fetchedAt = clock.now();
@@ -181,7 +181,7 @@ describe('directoryStore (the CLI cache on disk)', () => {
     await remove();
   });
 
-  it('DESIGN 4: an entry written by one store is fresh in a new store over the same directory', async () => {
+  it('ARCHITECTURE#the-posh-cache: an entry written by one store is fresh in a new store over the same directory', async () => {
     const now = () => FETCHED_AT + 1000;
     new PoshCache(await directoryStore(dir), now).remember(validResult());
     const again = new PoshCache(await directoryStore(dir), now).fresh(normalizeDomain('example.com'), 'xmpp-client');
@@ -189,7 +189,7 @@ describe('directoryStore (the CLI cache on disk)', () => {
     expect(await readdir(dir)).toEqual(['posh-cache.json']);
   });
 
-  it('DESIGN 4: domain names with dots are keys, not property paths', async () => {
+  it('ARCHITECTURE#the-posh-cache: domain names with dots are keys, not property paths', async () => {
     const store: KeyValueStore = await directoryStore(dir);
     store.set('posh:xmpp-client:a.example.com', { v: 1 });
     store.set('posh:xmpp-client:example.com', { v: 2 });
@@ -199,7 +199,7 @@ describe('directoryStore (the CLI cache on disk)', () => {
     expect(store.get('posh:xmpp-client:example.com')).toEqual({ v: 2 });
   });
 
-  it('DESIGN 4: a damaged cache file reads as empty instead of failing', async () => {
+  it('ARCHITECTURE#the-posh-cache: a damaged cache file reads as empty instead of failing', async () => {
     new PoshCache(await directoryStore(dir), () => FETCHED_AT).remember(validResult());
     await writeFile(join(dir, 'posh-cache.json'), '{"posh:xmpp-client:example.com": {"url": ');
     expect(new PoshCache(await directoryStore(dir), () => FETCHED_AT + 1000).fresh(normalizeDomain('example.com'), 'xmpp-client')).toBeNull();

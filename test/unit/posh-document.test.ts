@@ -77,32 +77,32 @@ const accepted: AcceptedRow[] = [
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-256': S256 }], expires: 604800 },
   },
   {
-    name: 'DESIGN 4: sha-384 alone is a supported hash',
+    name: 'ARCHITECTURE#posh-retrieval: sha-384 alone is a supported hash',
     body: fingerprintsDoc([{ 'sha-384': S384 }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-384': S384 }], expires: 86400 },
   },
   {
-    name: 'DESIGN 4: sha-512 alone is a supported hash',
+    name: 'ARCHITECTURE#posh-retrieval: sha-512 alone is a supported hash',
     body: fingerprintsDoc([{ 'sha-512': S512 }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-512': S512 }], expires: 86400 },
   },
   {
-    name: 'DESIGN 4: base64 without padding is accepted and kept as published',
+    name: 'ARCHITECTURE#posh-retrieval: base64 without padding is accepted and kept as published',
     body: fingerprintsDoc([{ 'sha-256': S256_UNPADDED }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-256': S256_UNPADDED }], expires: 86400 },
   },
   {
-    name: 'DESIGN 4: a weak hash (sha-1) beside a supported one is kept but not checked',
+    name: 'ARCHITECTURE#posh-retrieval: a weak hash (sha-1) beside a supported one is kept but not checked',
     body: fingerprintsDoc([{ 'sha-256': S256, 'sha-1': 'not base64 at all!' }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-256': S256, 'sha-1': 'not base64 at all!' }], expires: 86400 },
   },
   {
-    name: 'DESIGN 4: an unknown hash name with a malformed value is ignored',
+    name: 'ARCHITECTURE#posh-retrieval: an unknown hash name with a malformed value is ignored',
     body: fingerprintsDoc([{ 'sha3-256': '%%%', 'sha-256': S256 }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha3-256': '%%%', 'sha-256': S256 }], expires: 86400 },
   },
   {
-    name: 'DESIGN 4: an ignored member whose value is not a string is dropped from the descriptor',
+    name: 'ARCHITECTURE#posh-retrieval: an ignored member whose value is not a string is dropped from the descriptor',
     body: fingerprintsDoc([{ 'sha-256': S256, md5: 42, comment: { note: 'x' } }]),
     expected: { kind: 'fingerprints', fingerprints: [{ 'sha-256': S256 }], expires: 86400 },
   },
@@ -204,17 +204,17 @@ const refused: RefusedRow[] = [
   },
   { name: 'RFC 4648 4: the URL-safe alphabet (section 5) is not base64', body: fingerprintsDoc([{ 'sha-256': S256.replace(/\+/g, '-').replace(/\//g, '_').replace(/^./, '-') }]), code: 'POSH_BAD_DOCUMENT', message: /not base64/ },
   { name: 'RFC 7711 3.1: padding bits not set to zero', body: fingerprintsDoc([{ 'sha-256': 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=' }]), code: 'POSH_BAD_DOCUMENT', message: /not base64/ },
-  { name: 'DESIGN 4: a sha-1 digest published under "sha-256" decodes to the wrong length', body: fingerprintsDoc([{ 'sha-256': S1 }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 20 bytes, but a sha-256 hash is 32 bytes/ },
-  { name: 'DESIGN 4: a sha-512 digest published under "sha-384" decodes to the wrong length', body: fingerprintsDoc([{ 'sha-384': S512 }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 64 bytes, but a sha-384 hash is 48 bytes/ },
-  { name: 'DESIGN 4: an empty string is not a hash', body: fingerprintsDoc([{ 'sha-256': '' }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 0 bytes/ },
+  { name: 'ARCHITECTURE#posh-retrieval: a sha-1 digest published under "sha-256" decodes to the wrong length', body: fingerprintsDoc([{ 'sha-256': S1 }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 20 bytes, but a sha-256 hash is 32 bytes/ },
+  { name: 'ARCHITECTURE#posh-retrieval: a sha-512 digest published under "sha-384" decodes to the wrong length', body: fingerprintsDoc([{ 'sha-384': S512 }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 64 bytes, but a sha-384 hash is 48 bytes/ },
+  { name: 'ARCHITECTURE#posh-retrieval: an empty string is not a hash', body: fingerprintsDoc([{ 'sha-256': '' }]), code: 'POSH_BAD_DOCUMENT', message: /decodes to 0 bytes/ },
   {
-    name: 'DESIGN 4: a malformed hash in a later descriptor invalidates the document even when an earlier one is fine',
+    name: 'ARCHITECTURE#posh-retrieval: a malformed hash in a later descriptor invalidates the document even when an earlier one is fine',
     body: fingerprintsDoc([{ 'sha-256': S256 }, { 'sha-256': S256, 'sha-512': S256 }]),
     code: 'POSH_BAD_DOCUMENT',
     message: /"fingerprints"\[1\]\["sha-512"\] decodes to 32 bytes/,
   },
   {
-    name: 'RFC 7711 3.1 / DESIGN 4: the second example as printed is refused, its second sha-512 having 87 base64 characters',
+    name: 'RFC 7711 3.1 / ARCHITECTURE#posh-retrieval: the second example as printed is refused, its second sha-512 having 87 base64 characters',
     body: RFC_EXAMPLE_2,
     code: 'POSH_BAD_DOCUMENT',
     message: /"fingerprints"\[1\]\["sha-512"\] is not base64/,
@@ -231,20 +231,20 @@ const refused: RefusedRow[] = [
   { name: 'RFC 7711 3.1: expires 0 makes the material invalid', body: fingerprintsDoc([{ 'sha-256': S256 }], 0), code: 'POSH_EXPIRED', message: /material invalid/ },
   { name: 'RFC 7711 3.2: expires 0 makes the delegation invalid', body: json({ url: 'https://hosting.example.net/p.json', expires: 0 }), code: 'POSH_EXPIRED', message: /delegation invalid/ },
   { name: 'RFC 7711 3.1: -0 is the integer 0 and expires the material', body: `{"fingerprints":[{"sha-256":"${S256}"}],"expires":-0}`, code: 'POSH_EXPIRED' },
-  { name: 'DESIGN 4: expires 0 is reported before "no usable hash" (the publisher withdrew it)', body: fingerprintsDoc([{ md5: 'x' }], 0), code: 'POSH_EXPIRED' },
-  { name: 'DESIGN 4: expires 0 is reported before an insecure reference url', body: json({ url: 'http://hosting.example.net/p.json', expires: 0 }), code: 'POSH_EXPIRED' },
-  { name: 'DESIGN 4: a malformed supported hash is reported before expires 0 (structure first)', body: fingerprintsDoc([{ 'sha-256': 'abc' }], 0), code: 'POSH_BAD_DOCUMENT' },
+  { name: 'ARCHITECTURE#posh-retrieval: expires 0 is reported before "no usable hash" (the publisher withdrew it)', body: fingerprintsDoc([{ md5: 'x' }], 0), code: 'POSH_EXPIRED' },
+  { name: 'ARCHITECTURE#posh-retrieval: expires 0 is reported before an insecure reference url', body: json({ url: 'http://hosting.example.net/p.json', expires: 0 }), code: 'POSH_EXPIRED' },
+  { name: 'ARCHITECTURE#posh-retrieval: a malformed supported hash is reported before expires 0 (structure first)', body: fingerprintsDoc([{ 'sha-256': 'abc' }], 0), code: 'POSH_BAD_DOCUMENT' },
 
   // No usable hash.
-  { name: 'DESIGN 4: only weak hashes (md5, sha-1) leave nothing usable', body: fingerprintsDoc([{ md5: digest('md5'), 'sha-1': S1 }]), code: 'POSH_NO_USABLE_HASH', message: /sha-256, sha-384, sha-512/ },
-  { name: 'DESIGN 4: only unknown hash names leave nothing usable', body: fingerprintsDoc([{ 'sha3-256': S256 }, { blake2b: S512 }]), code: 'POSH_NO_USABLE_HASH' },
-  { name: 'DESIGN 4: empty descriptor objects have no usable hash', body: fingerprintsDoc([{}, {}]), code: 'POSH_NO_USABLE_HASH' },
+  { name: 'ARCHITECTURE#posh-retrieval: only weak hashes (md5, sha-1) leave nothing usable', body: fingerprintsDoc([{ md5: digest('md5'), 'sha-1': S1 }]), code: 'POSH_NO_USABLE_HASH', message: /sha-256, sha-384, sha-512/ },
+  { name: 'ARCHITECTURE#posh-retrieval: only unknown hash names leave nothing usable', body: fingerprintsDoc([{ 'sha3-256': S256 }, { blake2b: S512 }]), code: 'POSH_NO_USABLE_HASH' },
+  { name: 'ARCHITECTURE#posh-retrieval: empty descriptor objects have no usable hash', body: fingerprintsDoc([{}, {}]), code: 'POSH_NO_USABLE_HASH' },
   {
-    name: 'DESIGN 4: hash names are the IANA lowercase names, so "SHA-256" is an unknown name and ignored',
+    name: 'ARCHITECTURE#posh-retrieval: hash names are the IANA lowercase names, so "SHA-256" is an unknown name and ignored',
     body: fingerprintsDoc([{ 'SHA-256': S256 }]),
     code: 'POSH_NO_USABLE_HASH',
   },
-  { name: 'DESIGN 4: "sha256" without the hyphen is an unknown name', body: fingerprintsDoc([{ sha256: S256 }]), code: 'POSH_NO_USABLE_HASH' },
+  { name: 'ARCHITECTURE#posh-retrieval: "sha256" without the hyphen is an unknown name', body: fingerprintsDoc([{ sha256: S256 }]), code: 'POSH_NO_USABLE_HASH' },
 ];
 
 function refusal(body: string): PoshError {
@@ -280,7 +280,7 @@ describe('parsePoshDocument refuses', () => {
   });
 });
 
-describe('PoshError status (DESIGN 4)', () => {
+describe('PoshError status (ARCHITECTURE#posh-retrieval)', () => {
   const codes: [PoshErrorCode, 'invalid' | 'error'][] = [
     ['POSH_NETWORK', 'error'],
     ['POSH_TIMEOUT', 'error'],
@@ -295,7 +295,7 @@ describe('PoshError status (DESIGN 4)', () => {
     ['POSH_EXPIRED', 'invalid'],
     ['POSH_NO_USABLE_HASH', 'invalid'],
   ];
-  it.each(codes)('DESIGN 4: %s is status %s', (code, status) => {
+  it.each(codes)('ARCHITECTURE#posh-retrieval: %s is status %s', (code, status) => {
     expect(poshStatusOf(code)).toBe(status);
     const error = new PoshError(code, 'Something specific happened.');
     expect(error.status).toBe(status);

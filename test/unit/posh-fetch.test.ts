@@ -32,7 +32,7 @@ describe('poshUrl (RFC 7711 3, 8)', () => {
 const context = { url: 'https://example.com/.well-known/posh/xmpp-client.json', timeoutMs: 5000, timedOut: false, cancelled: false };
 const coded = (code: string, message = `failure ${code}`): Error => Object.assign(new Error(message), { code });
 
-describe('classifyFailure (DESIGN 4 error codes)', () => {
+describe('classifyFailure (ARCHITECTURE#error-codes)', () => {
   it.each([
     'ERR_TLS_CERT_ALTNAME_INVALID',
     'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -60,13 +60,13 @@ describe('classifyFailure (DESIGN 4 error codes)', () => {
     { name: 'a TLS protocol failure that is not about the certificate', error: coded('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'tlsv1 alert protocol version'), code: 'POSH_NETWORK' },
     { name: 'a name with no address', error: coded('DNS_FAILED', 'example.com has no A or AAAA record.'), code: 'POSH_NETWORK' },
     { name: 'something thrown that is not an Error', error: 'socket hang up', code: 'POSH_NETWORK' },
-  ])('DESIGN 4: $name -> $code', ({ error, code }) => {
+  ])('ARCHITECTURE#posh-retrieval: $name -> $code', ({ error, code }) => {
     const failure = classifyFailure(error, context);
     expect(failure.code).toBe(code);
     expect(failure.message).toMatch(/\.$/);
   });
 
-  it('DESIGN 4: Node\'s advice about --use-system-ca is left out (it is not the domain admin\'s to follow)', () => {
+  it('ARCHITECTURE#posh-retrieval: Node\'s advice about --use-system-ca is left out (it is not the domain admin\'s to follow)', () => {
     const failure = classifyFailure(
       coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca'),
       context,
@@ -74,23 +74,23 @@ describe('classifyFailure (DESIGN 4 error codes)', () => {
     expect(failure.message).toBe('The HTTPS certificate of example.com is not valid for it (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate).');
   });
 
-  it('DESIGN 4: the network message names every distinct reason once', () => {
+  it('ARCHITECTURE#posh-retrieval: the network message names every distinct reason once', () => {
     const failure = classifyFailure(new AggregateError([coded('ECONNREFUSED', 'connect ECONNREFUSED ::1:443'), coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443')], 'all attempts failed'), context);
     expect(failure.message).toBe(
       'Could not retrieve https://example.com/.well-known/posh/xmpp-client.json over HTTPS: all attempts failed; connect ECONNREFUSED ::1:443; connect ECONNREFUSED 127.0.0.1:443.',
     );
   });
 
-  it('DESIGN 4: the budget running out wins over whatever the abort looked like (POSH_TIMEOUT)', () => {
+  it('ARCHITECTURE#posh-retrieval: the budget running out wins over whatever the abort looked like (POSH_TIMEOUT)', () => {
     const failure = classifyFailure(coded('UND_ERR_ABORTED', 'This operation was aborted'), { ...context, timedOut: true, timeoutMs: 300 });
     expect(failure.toJSON()).toEqual({ code: 'POSH_TIMEOUT', message: `The POSH retrieval did not finish within 300 ms (waiting for ${context.url}).` });
   });
 
-  it('DESIGN 3: a caller stopping the retrieval is reported as POSH_TIMEOUT, "stopped"', () => {
+  it('ARCHITECTURE#the-connection-pipeline: a caller stopping the retrieval is reported as POSH_TIMEOUT, "stopped"', () => {
     expect(classifyFailure(new DOMException('aborted', 'AbortError'), { ...context, cancelled: true }).message).toMatch(/stopped before it finished/);
   });
 
-  it('DESIGN 4: a PoshError raised on purpose passes through unchanged', () => {
+  it('ARCHITECTURE#posh-retrieval: a PoshError raised on purpose passes through unchanged', () => {
     const raised = new PoshError('POSH_TOO_LARGE', 'Too large.');
     expect(classifyFailure(raised, { ...context, timedOut: true })).toBe(raised);
   });
@@ -100,7 +100,7 @@ describe('fetchPoshDocument before any request', () => {
   it.each([
     { name: 'text that is not PEM', anchor: 'my-ca.pem' },
     { name: 'a PEM block whose body is not a certificate', anchor: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
-  ])('DESIGN 6 (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', async ({ anchor }) => {
+  ])('ARCHITECTURE#posh-check (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', async ({ anchor }) => {
     const resolver = { server: null, resolveSrv: () => Promise.resolve([]), resolveAddresses: () => Promise.resolve([]), lookup: () => undefined };
     await expect(fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [anchor], timeoutMs: 200 })).rejects.toMatchObject({
       code: 'BAD_TRUST_ANCHOR',

@@ -25,7 +25,7 @@ describe('the connection timeline', () => {
   const posh = step('posh-2', 'posh', 1, 80);
   const tcp = step('tcp-3', 'tcp', 81, 83);
 
-  it('steps that ran together start at the same place on the axis and overlap (SRV and POSH, DESIGN 3.1)', () => {
+  it('steps that ran together start at the same place on the axis and overlap (SRV and POSH, ARCHITECTURE#the-connection-pipeline step 1)', () => {
     const layout = layoutTimeline(stepsFromEvents([start(srv), start(posh), end(srv), end(posh), start(tcp), end(tcp)]), T0 + 100);
     const [srvBar, poshBar, tcpBar] = layout.bars;
     expect(layout.spanMs).toBe(83);

@@ -107,7 +107,7 @@ const rows: Row[] = [
     hint: false,
   },
   {
-    rule: 'DESIGN 5: PKIX is decided first, whatever the POSH material says',
+    rule: 'ARCHITECTURE#the-verdict: PKIX is decided first, whatever the POSH material says',
     cert: 'forDomain',
     posh: () => valid(published('other')),
     code: 'OK_PKIX',
@@ -135,7 +135,7 @@ const rows: Row[] = [
     hint: false,
   },
   {
-    rule: 'DESIGN 5: a self-signed certificate published via POSH is OK_POSH (no trusted root needed)',
+    rule: 'ARCHITECTURE#the-verdict: a self-signed certificate published via POSH is OK_POSH (no trusted root needed)',
     cert: 'selfSigned',
     posh: () => valid(published('selfSigned')),
     code: 'OK_POSH',
@@ -199,7 +199,7 @@ const rows: Row[] = [
     hint: true,
   },
   {
-    rule: 'DESIGN 5: a certificate with no names is described as the server\'s',
+    rule: 'ARCHITECTURE#the-verdict: a certificate with no names is described as the server\'s',
     cert: 'noNames',
     posh: absent,
     code: 'NO_PROOF',
@@ -246,7 +246,7 @@ const rows: Row[] = [
   },
 ];
 
-describe('decideVerdict: PKIX, then POSH, then the most specific failure (DESIGN 5)', () => {
+describe('decideVerdict: PKIX, then POSH, then the most specific failure (ARCHITECTURE#the-verdict)', () => {
   it.each(rows)('$rule', (row) => {
     const { verdict, certificate, hint } = decide(row);
     const verified = row.code === 'OK_PKIX' || row.code === 'OK_POSH';
@@ -303,7 +303,7 @@ describe('decideVerdict: PKIX, then POSH, then the most specific failure (DESIGN
 });
 
 describe('connectionFailure: failures before there is a certificate', () => {
-  it.each(['CONNECT_FAILED', 'TLS_HANDSHAKE_FAILED', 'SRV_NO_SERVICE'] as const)('DESIGN 5: %s is not verified and keeps its reason', (code) => {
+  it.each(['CONNECT_FAILED', 'TLS_HANDSHAKE_FAILED', 'SRV_NO_SERVICE'] as const)('ARCHITECTURE#the-verdict: %s is not verified and keeps its reason', (code) => {
     expect(connectionFailure(code, 'Nothing answered at hosting.example.net:5222.')).toEqual({
       verified: false,
       prooftype: null,

@@ -1,4 +1,4 @@
-// Debian's Chromium driven by playwright-core, the way DESIGN section 8 says: no sandbox (root), no
+// Debian's Chromium driven by playwright-core, the way docs/ARCHITECTURE.md#environment says: no sandbox (root), no
 // GPU, no background traffic, a fresh profile per launch. Screenshots go to test-results/screenshots.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
