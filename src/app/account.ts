@@ -1,13 +1,12 @@
 // One account while the app runs: its record, its session (created at connect, from the settings of
 // that moment), the current attempt and its steps, the last state and problem, its POSH cache and
 // trust anchors, and its chat state, so a reloaded UI can rebuild everything from a snapshot.
-import { trustAnchors } from '../lookup/anchors.ts';
+import { trustStore, type TrustStore } from '../lookup/anchors.ts';
 import type { ResolveDelegation } from '../lookup/delegation.ts';
 import { PoshCache, scopedStore } from '../lookup/posh-cache.ts';
 import { createResolver, type DnsResolver } from '../lookup/resolver.ts';
 import { splitPemCertificates } from '../verify/certificate.ts';
 import { normalizeDomain, type Domain } from '../verify/domain.ts';
-import type { TrustAnchors } from '../verify/pkix.ts';
 import type { StepEvent } from '../verify/types.ts';
 import type { BackoffPolicy } from '../xmpp/backoff.ts';
 import { domainOf } from '../xmpp/jid.ts';
@@ -47,7 +46,6 @@ export class Account {
   readonly cache: PoshCache;
   readonly chat: AccountChat;
   readonly #deps: AccountDependencies;
-  #anchors: { key: string; anchors: TrustAnchors } | null = null;
 
   constructor(record: AccountRecord, deps: AccountDependencies) {
     this.record = record;
@@ -74,15 +72,12 @@ export class Account {
   }
 
   /**
-   * The account's trust anchors, read once per set of extra anchors: reading a certificate costs
-   * milliseconds, so the app warms this before the first connection instead of during it.
+   * The system roots and the account's extra anchors, built once per set of extras (it costs tens
+   * of milliseconds, so the app warms it before the first connection instead of during it).
    * Throws BAD_TRUST_ANCHOR for extra anchors that are not certificates.
    */
-  trustAnchors(): TrustAnchors {
-    const pem = this.anchorsPem();
-    const key = pem.join('\n');
-    if (this.#anchors?.key !== key) this.#anchors = { key, anchors: trustAnchors(pem) };
-    return this.#anchors.anchors;
+  trustStore(): TrustStore {
+    return trustStore(this.anchorsPem());
   }
 
   summary(): AccountSummary {
@@ -130,8 +125,7 @@ export class Account {
       jid: this.record.jid,
       password: () => this.password ?? '',
       resolver: this.resolver(),
-      extraAnchorsPem: this.anchorsPem(),
-      anchors: this.trustAnchors(),
+      trust: this.trustStore(),
       cache: this.cache,
       maxPoshLifetimeSeconds: this.#deps.maxPoshLifetimeSeconds,
       manual: settings.host ? { host: settings.host, port: settings.port ?? (settings.directTls ? 5223 : 5222), directTls: settings.directTls } : null,

@@ -46,8 +46,7 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
   const accounts = new Accounts({ storage, emit: bus.emit, maxPoshLifetimeSeconds: () => settings().maxPoshLifetimeSeconds, sessionTuning });
   const warm = (targets: readonly Account[], systemRootsAlone = false): void => {
     if (deps.warmTrustStores === false) return;
-    const anchorSets = [...(systemRootsAlone ? [[]] : []), ...targets.map((account) => account.anchorsPem())];
-    void warmTrustStores(anchorSets, targets.map((account) => () => void account.trustAnchors()));
+    void warmTrustStores([...(systemRootsAlone ? [[]] : []), ...targets.map((account) => account.anchorsPem())]);
   };
   const ctx: CoreContext = {
     storage,

@@ -124,9 +124,25 @@ function certificateSection(report: DelegationReport, paint: Paint): Node | null
     children: [
       { text: `names: ${names.length > 0 ? names.join(', ') : paint('yellow', 'none (a CN alone names nothing)')}` },
       { text: `valid ${certificate.notBefore} → ${certificate.notAfter}` },
+      { text: `key ${certificate.key}, signed with ${certificate.signatureAlgorithm}` },
       { text: `sha-256 ${certificate.sha256}` },
+      ...pkixNodes(report, paint),
     ],
   };
+}
+
+/** OpenSSL's check of the chain, and the chain as the server sent it when it is more than the leaf. */
+function pkixNodes(report: DelegationReport, paint: Paint): Node[] {
+  const { pkix, chain } = report;
+  if (!pkix) return [];
+  const constrained = pkix.nameConstrained ? ', under name constraints' : '';
+  const verdict = pkix.trusted
+    ? paint('green', `chain verified by OpenSSL to ${pkix.anchor ?? 'a trusted root'}${constrained}`)
+    : paint('yellow', `chain not verified by OpenSSL: ${pkix.error?.reason.replace(/;.*$/, '') ?? 'not trusted'}`);
+  const sent: Node[] = chain.length > 1
+    ? [{ text: `as sent: ${chain.length} certificates`, children: chain.map((cert) => ({ text: `${cert.subject}  ${paint('dim', `issued by ${cert.issuer}, ${cert.key}, ${cert.signatureAlgorithm}`)}` })) }]
+    : [];
+  return [{ text: verdict }, ...sent];
 }
 
 function verdictSection(report: DelegationReport, paint: Paint): Node {

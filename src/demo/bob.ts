@@ -1,7 +1,7 @@
 // bob, the demo's live peer: a bot on the app's own session code (the whole DNA pipeline, SCRAM,
 // roster, presence, messages) that answers what it is sent, greets alice once, and changes his
 // presence now and then. Every timer is his own and is cleared by stop().
-import { trustAnchors } from '../lookup/anchors.ts';
+import { trustStore } from '../lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../lookup/posh-cache.ts';
 import { createResolver } from '../lookup/resolver.ts';
 import { createChatClient, type ChatFeatures } from '../xmpp/chat-client.ts';
@@ -41,8 +41,7 @@ export async function startBob(setup: BobSetup): Promise<Bob> {
     password: () => setup.password,
     resource: 'demo-bot',
     resolver: createResolver({ server: setup.dnsServer }),
-    extraAnchorsPem: [setup.caPem],
-    anchors: trustAnchors([setup.caPem]),
+    trust: trustStore([setup.caPem]),
     cache,
     backoff: { baseMs: 500, capMs: 5000 },
     attemptTimeoutMs: 15_000,

@@ -1,10 +1,10 @@
-// Trust anchors: the system's roots as Node's TLS uses them, plus the extras a user configures.
-// One source for both HTTPS (POSH retrieval) and PKIX (the verdict), so both trust the same roots.
+// Trust anchors: the system's roots as Node's TLS uses them, plus the extras a user configures, as
+// one trust store per set of extras. OpenSSL verifies both the POSH host's HTTPS and the XMPP
+// server's chain (the PKIX prooftype) against the same store, in the handshake.
 import { X509Certificate } from 'node:crypto';
-import { getCACertificates } from 'node:tls';
-import { parseCertificate, splitPemCertificates, type ParsedCertificate } from '../verify/certificate.ts';
+import { createSecureContext, getCACertificates, type SecureContext } from 'node:tls';
+import { splitPemCertificates } from '../verify/certificate.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
-import type { TrustAnchors } from '../verify/pkix.ts';
 
 let systemRoots: readonly string[] | null = null;
 
@@ -36,68 +36,55 @@ export function splitAnchorPem(texts: readonly string[]): string[] {
   });
 }
 
-// Node reads the system roots in microseconds; the full parse costs milliseconds each, so it
-// happens only for the roots whose name a chain asks for, once per process.
-const parsedRoots = new WeakMap<X509Certificate, ParsedCertificate | null>();
-
-function parsedRoot(root: X509Certificate): ParsedCertificate | null {
-  if (!parsedRoots.has(root)) {
-    let parsed: ParsedCertificate | null;
-    try {
-      parsed = parseCertificate(root.raw);
-    } catch {
-      // A root our ASN.1 reader cannot read can anchor nothing here; the others still work.
-      parsed = null;
-    }
-    parsedRoots.set(root, parsed);
-  }
-  return parsedRoots.get(root)!;
+export interface TrustStore {
+  /** The account's (or the command line's) extra anchors, as PEM blocks. */
+  readonly extraPem: readonly string[];
+  /** The system roots and the extras, TLS 1.2 at least: what OpenSSL verifies chains against. */
+  readonly secureContext: SecureContext;
+  /** The anchors whose subject is `name` (X509Certificate#subject): the root a trusted chain ended at. */
+  anchorsWithSubject(name: string): readonly X509Certificate[];
 }
 
-interface SystemIndex {
-  count: number;
-  bySubject: Map<string, X509Certificate[]>;
-  fingerprints: Set<string>;
+// Parsing a few hundred roots costs tens of milliseconds: the system index is built once per
+// process (ahead of the first connection, by the warm-up), each store once per set of extras.
+let systemIndex: Map<string, X509Certificate[]> | null = null;
+
+function bySubject(certificates: readonly X509Certificate[]): Map<string, X509Certificate[]> {
+  const index = new Map<string, X509Certificate[]>();
+  for (const certificate of certificates) index.set(certificate.subject, [...(index.get(certificate.subject) ?? []), certificate]);
+  return index;
 }
 
-// Indexing a few hundred roots costs tens of milliseconds: once per process, shared by every
-// TrustAnchors, and built ahead of the first connection by warmSystemAnchors().
-let systemIndex: SystemIndex | null = null;
-
-function systemAnchors(): SystemIndex {
-  if (!systemIndex) {
-    const roots = systemRootsPem().map((pem) => new X509Certificate(pem));
-    const bySubject = new Map<string, X509Certificate[]>();
-    for (const root of roots) bySubject.set(root.subject, [...(bySubject.get(root.subject) ?? []), root]);
-    systemIndex = { count: roots.length, bySubject, fingerprints: new Set(roots.map((root) => root.fingerprint256)) };
-  }
+function systemAnchors(): Map<string, X509Certificate[]> {
+  systemIndex ??= bySubject(systemRootsPem().map((pem) => new X509Certificate(pem)));
   return systemIndex;
 }
 
-/**
- * Reads and indexes the system roots now, and reads one of them through the certificate parser
- * (its first use costs tens of milliseconds), so that the first chain validation does neither.
- */
+/** Reads and indexes the system roots now, so that the first connection does not. */
 export function warmSystemAnchors(): void {
-  const [first] = systemAnchors().bySubject.values();
-  if (first?.[0]) parsedRoot(first[0]);
+  systemAnchors();
 }
 
+const stores = new Map<string, TrustStore>();
+const STORES_KEPT = 8;
+
 /**
- * The system roots (anchors.ts) plus `extraPem` (each a PEM certificate or bundle).
- * Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not one.
+ * The trust store for the system roots plus `extraPem` (each a PEM certificate or bundle), built
+ * once per set. Throws DnaError `BAD_TRUST_ANCHOR` for an extra that is not a certificate.
  */
-export function trustAnchors(extraPem: string[] = []): TrustAnchors {
-  const extras = splitAnchorPem(extraPem).map((pem) => parseCertificate(new X509Certificate(pem).raw));
-  const extraFingerprints = new Set(extras.map((extra) => extra.x509.fingerprint256));
-  return {
-    get size() {
-      return systemAnchors().count + extras.length;
-    },
-    withSubject: (name) => [
-      ...(systemAnchors().bySubject.get(name) ?? []).flatMap((root) => parsedRoot(root) ?? []),
-      ...extras.filter((extra) => extra.x509.subject === name),
-    ],
-    includes: (fingerprint256) => extraFingerprints.has(fingerprint256) || systemAnchors().fingerprints.has(fingerprint256),
-  };
+export function trustStore(extraPem: readonly string[] = []): TrustStore {
+  const key = extraPem.join('\n');
+  let store = stores.get(key);
+  if (store === undefined) {
+    const extras = splitAnchorPem(extraPem);
+    const extraIndex = bySubject(extras.map((pem) => new X509Certificate(pem)));
+    store = {
+      extraPem: extras,
+      secureContext: createSecureContext({ ca: [...systemRootsPem(), ...extras], minVersion: 'TLSv1.2' }),
+      anchorsWithSubject: (name) => [...(systemAnchors().get(name) ?? []), ...(extraIndex.get(name) ?? [])],
+    };
+    if (stores.size >= STORES_KEPT) stores.delete(stores.keys().next().value!);
+    stores.set(key, store);
+  }
+  return store;
 }

@@ -1,9 +1,9 @@
 // The connection pipeline without the socket (docs/ARCHITECTURE.md, "The connection pipeline"):
 // SRV and POSH started together and both settled before anyone connects; then the judgement of a
 // presented chain, with the one refetch that a mismatch against cached material earns.
-import type { TrustAnchors } from '../verify/pkix.ts';
-import type { CertificateFacts, ConnectCandidate, Domain, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from '../verify/types.ts';
+import type { CertificateFacts, ChainVerification, ConnectCandidate, Domain, PoshResult, PublishHint, ServiceName, SrvResult, Verdict } from '../verify/types.ts';
 import { decideVerdict } from '../verify/verdict.ts';
+import type { TrustStore } from './anchors.ts';
 import { obtainPoshMaterial, type PoshCache } from './posh-cache.ts';
 import type { DnsResolver } from './resolver.ts';
 import { resolveSrv } from './srv.ts';
@@ -11,9 +11,8 @@ import type { StepRecorder } from './steps.ts';
 
 export interface DelegationOptions {
   resolver: DnsResolver;
-  /** Extra PEM anchors: for the POSH host's HTTPS and for PKIX. */
-  extraAnchorsPem: readonly string[];
-  anchors: TrustAnchors;
+  /** The system roots and the extra anchors: for the POSH host's HTTPS and for PKIX. */
+  trust: TrustStore;
   cache?: PoshCache | undefined;
   poshTimeoutMs?: number | undefined;
   maxPoshLifetimeSeconds?: number | undefined;
@@ -49,6 +48,10 @@ export type ResolveDelegation = (domain: Domain, service: ServiceName, options: 
 export interface Judgement {
   verdict: Verdict;
   certificate: CertificateFacts;
+  /** The presented certificates, in the order sent. */
+  chain: CertificateFacts[];
+  /** What OpenSSL's verification in the handshake said of them. */
+  pkix: ChainVerification;
   hint: PublishHint | null;
   /** The material the verdict was decided on (the refetched one after a mismatch). */
   posh: PoshResult;
@@ -63,7 +66,7 @@ function describePosh(posh: PoshResult): { ok: boolean; detail: string } {
 function poshMaterial(domain: Domain, service: ServiceName, options: DelegationOptions, refresh: boolean): Promise<PoshResult> {
   return obtainPoshMaterial(domain, service, {
     resolver: options.resolver,
-    trustAnchors: [...options.extraAnchorsPem],
+    trust: options.trust,
     timeoutMs: options.poshTimeoutMs,
     maxLifetimeSeconds: options.maxPoshLifetimeSeconds,
     signal: options.signal,
@@ -114,15 +117,20 @@ export const resolveDelegation: ResolveDelegation = async (domain, service, opti
  * Decides on a presented chain. When cached material does not match, operators may have rotated
  * the certificate: fetch once more and decide on what is published now.
  */
-export async function judgeChain(delegation: Delegation, chain: readonly Uint8Array[], options: DelegationOptions): Promise<Judgement> {
+export async function judgeChain(
+  delegation: Delegation,
+  chain: readonly Uint8Array[],
+  pkix: ChainVerification,
+  options: DelegationOptions,
+): Promise<Judgement> {
   const now = options.now ?? (() => new Date());
   const decide = (posh: PoshResult) =>
-    decideVerdict({ domain: delegation.domain, service: delegation.service, chain: [...chain], posh, anchors: options.anchors, now: now() });
+    decideVerdict({ domain: delegation.domain, service: delegation.service, chain: [...chain], pkix, posh, now: now() });
   const first = decide(delegation.posh);
   if (first.verdict.code !== 'POSH_MISMATCH' || !delegation.posh.fromCache) {
-    return { ...first, posh: delegation.posh, poshRefetched: false };
+    return { ...first, pkix, posh: delegation.posh, poshRefetched: false };
   }
   const fresh = await options.recorder.time('posh', `POSH ${delegation.domain} again: the cached material did not match`,
     () => poshMaterial(delegation.domain, delegation.service, options, true), describePosh);
-  return { ...decide(fresh), posh: fresh, poshRefetched: true };
+  return { ...decide(fresh), pkix, posh: fresh, poshRefetched: true };
 }

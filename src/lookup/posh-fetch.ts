@@ -1,10 +1,10 @@
 // POSH retrieval over HTTPS (RFC 7711 sections 3, 6 and 10; docs/ARCHITECTURE.md#posh-retrieval): redirects, one
 // reference, the size and time limits, and a recorded step for every request.
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { parsePoshDocument, PoshError, type PoshDocument } from '../verify/posh-document.ts';
 import type { Domain, FingerprintDescriptor, PoshResult, PoshStep, ServiceName } from '../verify/types.ts';
-import { splitAnchorPem, systemRootsPem } from './anchors.ts';
+import { trustStore, type TrustStore } from './anchors.ts';
 import { epochMs } from './clock.ts';
 import { classifyFailure } from './posh-failure.ts';
 import type { DnsResolver } from './resolver.ts';
@@ -12,8 +12,8 @@ import type { DnsResolver } from './resolver.ts';
 export interface PoshFetchOptions {
   /** Resolves every HTTPS host of the retrieval (the same resolver as the SRV lookup). */
   resolver: DnsResolver;
-  /** Extra PEM trust anchors, added to Node's default roots, never replacing them. */
-  trustAnchors?: string[];
+  /** The system roots and any extra anchors, for the HTTPS hosts (default: the system roots alone). */
+  trust?: TrustStore | undefined;
   /** Budget for the whole retrieval: redirects, the reference and every body. */
   timeoutMs?: number;
   maxBytes?: number;
@@ -36,27 +36,6 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 /** The well-known URL a retrieval starts at (RFC 7711 sections 3 and 8). */
 export function poshUrl(domain: Domain, service: ServiceName): string {
   return new URL(`https://${domain}/.well-known/posh/${service}.json`).href;
-}
-
-// Parsing a few hundred roots costs tens of milliseconds per connection: build each trust store once.
-const secureContexts = new Map<string, SecureContext>();
-const SECURE_CONTEXTS_KEPT = 8;
-
-/** Node's default roots plus `trustAnchors`, with TLS 1.2 as the floor. */
-function secureContextFor(trustAnchors: readonly string[]): SecureContext {
-  const key = trustAnchors.join('\n');
-  let context = secureContexts.get(key);
-  if (context === undefined) {
-    context = createSecureContext({ ca: [...systemRootsPem(), ...splitAnchorPem(trustAnchors)], minVersion: 'TLSv1.2' });
-    if (secureContexts.size >= SECURE_CONTEXTS_KEPT) secureContexts.delete(secureContexts.keys().next().value!);
-    secureContexts.set(key, context);
-  }
-  return context;
-}
-
-/** Builds the HTTPS trust store for `trustAnchors` now, so that the first retrieval does not have to. */
-export function prepareTrustStore(trustAnchors: readonly string[]): void {
-  secureContextFor(trustAnchors);
 }
 
 function createAgent(resolver: DnsResolver, secureContext: SecureContext): Agent {
@@ -197,11 +176,10 @@ export async function fetchPoshDocument(domain: Domain, service: ServiceName, op
   const url = poshUrl(domain, service);
   const timeoutMs = options.timeoutMs ?? POSH_DEFAULTS.timeoutMs;
   const maxLifetime = options.maxLifetimeSeconds ?? POSH_DEFAULTS.maxLifetimeSeconds;
-  const secureContext = secureContextFor(options.trustAnchors ?? []);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException('POSH retrieval timed out', 'TimeoutError')), timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
-  const agent = createAgent(options.resolver, secureContext);
+  const agent = createAgent(options.resolver, (options.trust ?? trustStore()).secureContext);
   const run: Retrieval = {
     agent,
     signal,

@@ -1,8 +1,8 @@
 // Work the first connection would otherwise do on its critical path, done while the app waits for
-// the user instead: reading and indexing the system roots for PKIX, building the HTTPS trust store
-// of each anchor set for POSH retrieval (tens of milliseconds each), and one rehearsal each of a
-// POSH retrieval and of the verdict, whose code runs slowly the first time (measured by
-// `npm run bench`, scenario a).
+// the user instead: reading and indexing the system roots, building the trust store of each anchor
+// set (tens of milliseconds each; OpenSSL verifies the XMPP and HTTPS chains against it), and one
+// rehearsal each of a POSH retrieval and of the verdict, whose code runs slowly the first time
+// (measured by `npm run bench`, scenario a).
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -11,8 +11,8 @@ import { Agent } from 'undici';
 import { normalizeDomain } from '../verify/domain.ts';
 import { fingerprintsOf } from '../verify/fingerprints.ts';
 import { decideVerdict } from '../verify/verdict.ts';
-import { systemRootsPem, trustAnchors, warmSystemAnchors } from './anchors.ts';
-import { POSH_DEFAULTS, poshUrl, prepareTrustStore, retrieve } from './posh-fetch.ts';
+import { systemRootsPem, trustStore, warmSystemAnchors } from './anchors.ts';
+import { POSH_DEFAULTS, poshUrl, retrieve } from './posh-fetch.ts';
 
 const REHEARSAL_DOMAIN = normalizeDomain('warm-up.invalid');
 
@@ -66,7 +66,6 @@ export async function rehearseRetrieval(): Promise<void> {
   }
 }
 
-
 /**
  * Decides a verdict on a certificate nobody presented (a system root, published as POSH material
  * of a reserved name), so that the first real verdict runs on compiled code. Nothing leaves the process.
@@ -84,7 +83,7 @@ export function rehearseVerdict(): void {
       status: 'valid', error: null, steps: [], fingerprints: [fingerprintsOf(der)], expires: 60,
       fetchedAt: null, expiresAt: null, fromCache: false,
     },
-    anchors: trustAnchors(),
+    pkix: { trusted: false, error: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', reason: 'self-signed certificate' }, anchor: null, nameConstrained: false, permittedDns: [], excludedDns: [] },
     now: new Date(),
   });
 }
@@ -101,7 +100,7 @@ export async function warmTrustStores(anchorSets: readonly (readonly string[])[]
     const key = anchors.join('\n');
     if (seen.has(key)) continue;
     seen.add(key);
-    pieces.push(() => prepareTrustStore(anchors));
+    pieces.push(() => void trustStore(anchors));
   }
   for (const piece of pieces) {
     await nextTurn();

@@ -35,6 +35,17 @@ export interface CertificateSpec {
   isCa?: boolean;
   /** extendedKeyUsage purposes in openssl's names; default serverAuth and clientAuth. */
   extendedKeyUsage?: string[];
+  /**
+   * Extension lines in openssl's configuration syntax instead of the defaults for a CA or a leaf
+   * (basicConstraints, keyUsage, extendedKeyUsage); subjectKeyIdentifier and the names stay.
+   */
+  extensions?: string[];
+  /** Extension lines added to the defaults: nameConstraints, an unknown critical extension. */
+  extraExtensions?: string[];
+  /** The subject's key (default EC P-256). */
+  key?: 'ec-p256' | 'rsa-1024' | 'rsa-2048';
+  /** The digest the issuer signs with (default sha256). */
+  digest?: 'sha256' | 'sha1' | 'md5';
 }
 
 export interface CertificateAuthority extends IssuedCertificate {
@@ -60,7 +71,9 @@ function subjectOf(spec: CertificateSpec): string {
 
 function extensionSection(spec: CertificateSpec): string {
   const lines = ['[ext]', 'subjectKeyIdentifier = hash'];
-  if (spec.isCa) {
+  if (spec.extensions) {
+    lines.push(...spec.extensions);
+  } else if (spec.isCa) {
     lines.push('basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign');
   } else {
     lines.push(
@@ -69,6 +82,7 @@ function extensionSection(spec: CertificateSpec): string {
       `extendedKeyUsage = ${(spec.extendedKeyUsage ?? ['serverAuth', 'clientAuth']).join(', ')}`,
     );
   }
+  lines.push(...(spec.extraExtensions ?? []));
   const alt: string[] = [];
   (spec.dnsNames ?? []).forEach((name, i) => alt.push(`DNS.${i + 1} = ${name}`));
   let other = 0;
@@ -104,9 +118,15 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
   }
 }
 
-async function newKey(dir: string, name: string): Promise<string> {
+const KEY_OPTIONS: Record<NonNullable<CertificateSpec['key']>, string[]> = {
+  'ec-p256': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+  'rsa-1024': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'],
+  'rsa-2048': ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+};
+
+async function newKey(dir: string, name: string, key: CertificateSpec['key'] = 'ec-p256'): Promise<string> {
   const keyPath = join(dir, `${name}.key`);
-  await openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath]);
+  await openssl(dir, ['genpkey', ...KEY_OPTIONS[key], '-out', keyPath]);
   return keyPath;
 }
 
@@ -121,7 +141,7 @@ async function sign(
   spec: CertificateSpec,
   issuer: { certPath: string; keyPath: string } | 'self',
 ): Promise<IssuedCertificate> {
-  const keyPath = await newKey(dir, spec.name);
+  const keyPath = await newKey(dir, spec.name, spec.key);
   const csrPath = join(dir, `${spec.name}.csr`);
   const extPath = join(dir, `${spec.name}.ext`);
   const certPath = join(dir, `${spec.name}.pem`);
@@ -135,6 +155,7 @@ async function sign(
     'ca', '-batch', '-notext', '-config', 'ca.cnf', '-in', csrPath, '-out', certPath,
     '-extfile', extPath, '-extensions', 'ext',
     '-startdate', asn1Time(notBefore), '-enddate', asn1Time(notAfter),
+    '-md', spec.digest ?? 'sha256',
     ...signer,
   ]);
   return loadIssued(spec.name, certPath, keyPath);

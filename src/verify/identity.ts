@@ -82,8 +82,9 @@ export class IdentityMismatch extends DnaError<'IDENTITY_MISMATCH'> {
   readonly reference: ReferenceIdentifiers;
   readonly presented: PresentedIdentifiers;
 
-  constructor(reference: ReferenceIdentifiers, presented: PresentedIdentifiers, service: ServiceName) {
-    super('IDENTITY_MISMATCH', mismatchMessage(reference, presented, service));
+  /** `note`: one more sentence, for a reason that lies outside the names themselves. */
+  constructor(reference: ReferenceIdentifiers, presented: PresentedIdentifiers, service: ServiceName, note?: string) {
+    super('IDENTITY_MISMATCH', [mismatchMessage(reference, presented, service), note].filter(Boolean).join(' '));
     this.name = 'IdentityMismatch';
     this.reference = reference;
     this.presented = presented;

@@ -1,6 +1,6 @@
 // The delegation chain as one record: what posh-check prints (docs/ARCHITECTURE.md#posh-check) and the UI draws.
 import type {
-  CertificateFacts, ConnectionFacts, PoshResult, PublishHint, ServiceName, SrvResult, StepName, TimedStep, Verdict,
+  CertificateFacts, ChainVerification, ConnectionFacts, PoshResult, PublishHint, ServiceName, SrvResult, StepName, TimedStep, Verdict,
 } from './types.ts';
 
 export interface Timings {
@@ -20,7 +20,12 @@ export interface DelegationReport {
   /** True when cached POSH material did not match and was fetched once more (docs/ARCHITECTURE.md#the-posh-cache). */
   poshRefetched: boolean;
   connection: ConnectionFacts | null;
+  /** The presented leaf. */
   certificate: CertificateFacts | null;
+  /** Every presented certificate, in the order the server sent them (the leaf first). */
+  chain: CertificateFacts[];
+  /** What OpenSSL's verification in the handshake said of that chain (the PKIX prooftype's input). */
+  pkix: ChainVerification | null;
   verdict: Verdict;
   hint: PublishHint | null;
   timings: Timings;

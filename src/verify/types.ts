@@ -31,6 +31,7 @@ export type VerdictCode =
   | 'OK_POSH'
   | 'CERT_EXPIRED'
   | 'CERT_NOT_YET_VALID'
+  | 'CERT_WEAK_KEY'
   | 'POSH_MISMATCH'
   | 'NO_PROOF'
   | 'CONNECT_FAILED'
@@ -146,6 +147,31 @@ export interface CertificateFacts {
   /** base64 of SHA-256 over the DER: the form a POSH document publishes. */
   sha256: string;
   selfSigned: boolean;
+  /** The subject's key, e.g. `EC P-256` or `RSA 2048`. */
+  key: string;
+  /** How the issuer signed it, in OpenSSL's name, e.g. `ecdsa-with-SHA256`. */
+  signatureAlgorithm: string;
+}
+
+/**
+ * What the TLS library's own verification (OpenSSL's X509_verify_cert in the handshake) said of the
+ * chain the server presented: the PKIX prooftype's chain result, an input to the verdict.
+ */
+export interface ChainVerification {
+  /** The chain validates to a trust anchor (purpose TLS server, security level 2). */
+  trusted: boolean;
+  /** Why not: Node's name for OpenSSL's error (UNSPECIFIED for codes it has no name for) and OpenSSL's text. */
+  error: { code: string; reason: string } | null;
+  /** The trust anchor's subject (RFC 4514), when trusted. */
+  anchor: string | null;
+  /**
+   * A certificate on the way to the anchor carries nameConstraints (RFC 5280 4.2.1.10). OpenSSL
+   * checks DNS names against them, but they do not cover SRV-IDs or XmppAddrs.
+   */
+  nameConstrained: boolean;
+  /** The dNSName subtrees of those constraints, for the words of a refusal. */
+  permittedDns: string[];
+  excludedDns: string[];
 }
 
 export type IdentityType = 'DNS-ID' | 'SRV-ID' | 'XmppAddr';

@@ -1,12 +1,14 @@
-// The verdict (docs/ARCHITECTURE.md#the-verdict, RFC 7712 prooftypes): PKIX first, then POSH, else the most
-// specific reason the domain is not proved, with what its admin could publish to fix it.
-import { parseCertificate } from './certificate.ts';
+// The verdict (docs/ARCHITECTURE.md#the-verdict, RFC 7712 prooftypes): PKIX first, then POSH, else
+// the most specific reason the domain is not proved, with what its admin could publish to fix it.
+// The chain's validity is OpenSSL's, decided in the handshake and handed in; this module judges the
+// identity, the POSH material and the presented leaf.
+import { parseCertificate, weakKey, type ParsedCertificate } from './certificate.ts';
+import { chainProblem, opensslReason } from './chain-words.ts';
 import type { Domain } from './domain.ts';
 import { DnaError } from './errors.ts';
 import { fingerprintsOf, matchFingerprints } from './fingerprints.ts';
 import { IdentityMismatch, verifyServiceIdentity } from './identity.ts';
-import { validateChain, type ChainValidation, type TrustAnchors } from './pkix.ts';
-import type { CertificateFacts, IdentityMatch, PoshResult, PublishHint, ServiceName, Verdict } from './types.ts';
+import type { CertificateFacts, ChainVerification, IdentityMatch, PoshResult, PublishHint, ServiceName, Verdict } from './types.ts';
 
 /** The `expires` (seconds) of the document the hint proposes: one day, so a mistake does not linger. */
 export const HINT_EXPIRES = 86_400;
@@ -14,10 +16,11 @@ export const HINT_EXPIRES = 86_400;
 export interface VerdictInput {
   domain: Domain;
   service: ServiceName;
-  /** The certificates the server presented, leaf first. */
+  /** The certificates the server presented, in the order it sent them (leaf first). */
   chain: Uint8Array[];
+  /** What OpenSSL's verification in the handshake said about that chain. */
+  pkix: ChainVerification;
   posh: PoshResult;
-  anchors: TrustAnchors;
   now: Date;
 }
 
@@ -25,11 +28,11 @@ export interface VerdictOutcome {
   verdict: Verdict;
   /** The presented leaf. */
   certificate: CertificateFacts;
+  /** Every presented certificate this client could read, in the order sent (the leaf first). */
+  chain: CertificateFacts[];
   /** What the domain's admin could publish; only when publishing fingerprints would make this certificate verify. */
   hint: PublishHint | null;
 }
-
-type ChainFailure = Extract<ChainValidation, { ok: false }>;
 
 /** How the user and the admin recognise the certificate: the name it presents first. */
 function certificateOf(certificate: CertificateFacts): string {
@@ -41,41 +44,34 @@ function certificateOf(certificate: CertificateFacts): string {
 const capitalized = (text: string): string => text.replace(/^the /, 'The ');
 const withoutFinalPeriod = (text: string): string => text.replace(/\.$/, '');
 
-function chainProblem(failure: ChainFailure, certificate: CertificateFacts): string {
-  switch (failure.code) {
-    case 'UNTRUSTED':
-      return certificate.selfSigned ? 'is self-signed' : 'is not issued by a trusted authority';
-    case 'BAD_SIGNATURE':
-      return 'carries a signature that does not verify';
-    case 'NOT_A_CA':
-      return 'was signed by a certificate that is not a CA';
-    case 'EXPIRED':
-      return 'has an expired certificate in its chain';
-    case 'NOT_YET_VALID':
-      return 'has a certificate in its chain that is not yet valid';
-    case 'TOO_LONG':
-      return 'comes with a chain that cannot be validated';
-    case 'WRONG_PURPOSE':
-      return 'is not issued for TLS servers (no serverAuth)';
-  }
-}
-
 /** Why PKIX did not prove the domain, as a clause: the name, the chain, or both. */
-function pkixClause(d: string, certificate: CertificateFacts, chain: ChainValidation, mismatch: IdentityMismatch | null): string {
+function pkixClause(d: Domain, certificate: CertificateFacts, pkix: ChainVerification, mismatch: IdentityMismatch | null): string {
   const subject = certificateOf(certificate);
-  const problem = chain.ok ? null : chainProblem(chain, certificate);
+  const problem = pkix.trusted ? null : chainProblem(pkix);
   if (mismatch && problem) return `${subject} does not name ${d} and ${problem}`;
   if (mismatch) return `${subject} does not name ${d}`;
   return `${subject} names ${d} but ${problem}`;
 }
 
-function poshClause(d: string, posh: PoshResult): string {
+/** Why PKIX did not prove the domain, in sentences, for the chain view: the chain's rule, then the names. */
+function pkixFailureOf(certificate: CertificateFacts, pkix: ChainVerification, mismatch: IdentityMismatch | null): string {
+  const sentences: string[] = [];
+  if (!pkix.trusted) {
+    sentences.push(`${capitalized(certificateOf(certificate))} ${chainProblem(pkix)} (OpenSSL: ${opensslReason(pkix)}).`);
+  }
+  if (mismatch) sentences.push(mismatch.message);
+  return sentences.join(' ');
+}
+
+function poshClause(d: Domain, posh: PoshResult): string {
   switch (posh.status) {
     case 'absent':
       return `${d} publishes no POSH document at ${posh.url}`;
     case 'valid': {
       const count = posh.fingerprints.length;
-      return `none of the ${count} fingerprint${count === 1 ? '' : 's'} ${d} publishes at ${posh.url} matches it`;
+      return count === 1
+        ? `the fingerprint ${d} publishes at ${posh.url} does not match it`
+        : `none of the ${count} fingerprints ${d} publishes at ${posh.url} matches it`;
     }
     case 'invalid':
     case 'error': {
@@ -99,79 +95,92 @@ function ensurePoshIsFor(posh: PoshResult, d: Domain, service: ServiceName): voi
 }
 
 /**
- * Decides whether the presented chain proves `domain` for `service`: PKIX (chain to an anchor and
- * the name), else POSH (a published fingerprint of the leaf, inside its validity), else the most
- * specific failure. Throws DnaError for input that is not a connection's:
- * `NO_CERTIFICATE`, `CERT_UNPARSABLE` (leaf), `POSH_OTHER_DOMAIN`.
+ * The identifier by which the leaf names D for PKIX. Under name constraints only a DNS-ID counts:
+ * OpenSSL checked the DNS names against them, while nothing constrains an SRV-ID or an XmppAddr.
  */
-export function decideVerdict(input: VerdictInput): VerdictOutcome {
-  const { service, chain, posh, anchors, now } = input;
-  const d = input.domain;
-  ensurePoshIsFor(posh, d, service);
-  const leaf = chain[0];
-  if (!leaf) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');
-  const parsedLeaf = parseCertificate(leaf);
-  const certificate = parsedLeaf.facts;
-
-  const pkix = validateChain(chain, anchors, now, parsedLeaf);
-  let identity: IdentityMatch | null = null;
-  let mismatch: IdentityMismatch | null = null;
+function pkixIdentity(leaf: CertificateFacts, d: Domain, service: ServiceName, pkix: ChainVerification): IdentityMatch | IdentityMismatch {
+  const presented = pkix.nameConstrained ? { ...leaf, srvNames: [], xmppAddrs: [] } : leaf;
   try {
-    identity = verifyServiceIdentity(certificate, d, service);
+    return verifyServiceIdentity(presented, d, service);
   } catch (error) {
     if (!(error instanceof IdentityMismatch)) throw error;
-    mismatch = error;
+    if (pkix.nameConstrained && (leaf.srvNames.length > 0 || leaf.xmppAddrs.length > 0)) {
+      const note = `Its chain is name-constrained, and name constraints do not cover SRV-IDs or XmppAddrs, so only a DNS-ID can name ${d}.`;
+      return new IdentityMismatch(error.reference, error.presented, service, note);
+    }
+    return error;
+  }
+}
+
+function readable(der: Uint8Array): ParsedCertificate[] {
+  try {
+    return [parseCertificate(der)];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Decides whether the presented chain proves `domain` for `service`: PKIX (OpenSSL trusts the
+ * chain and the leaf names D), else POSH (a published fingerprint of the leaf, inside its validity,
+ * with a key strong enough), else the most specific failure. Throws DnaError for input that is not
+ * a connection's: `NO_CERTIFICATE`, `CERT_UNPARSABLE` (leaf), `POSH_OTHER_DOMAIN`.
+ */
+export function decideVerdict(input: VerdictInput): VerdictOutcome {
+  const { domain: d, service, chain, pkix, posh, now } = input;
+  ensurePoshIsFor(posh, d, service);
+  const [leafDer, ...rest] = chain;
+  if (!leafDer) throw new DnaError('NO_CERTIFICATE', 'The server presented no certificate.');
+  const parsedLeaf = parseCertificate(leafDer);
+  const certificate = parsedLeaf.facts;
+  const presented = [certificate, ...rest.flatMap(readable).map((parsed) => parsed.facts)];
+  const outcome = (verdict: Verdict, hint: PublishHint | null = null): VerdictOutcome => ({ verdict, certificate, chain: presented, hint });
+
+  const identity = pkixIdentity(certificate, d, service, pkix);
+  const mismatch = identity instanceof IdentityMismatch ? identity : null;
+  if (pkix.trusted && !mismatch) {
+    const match = identity as IdentityMatch;
+    const root = pkix.anchor ? `the trusted root ${pkix.anchor}` : 'a trusted root';
+    return outcome({
+      verified: true,
+      prooftype: 'PKIX',
+      code: 'OK_PKIX',
+      reason: `${d} is proved by PKIX: ${certificateOf(certificate)} chains to ${root} and names ${d} (${match.type} ${match.presented}).`,
+      identity: match,
+    });
   }
 
-  if (pkix.ok && identity) {
-    const root = pkix.path.at(-1)!.subject;
-    return {
-      verdict: {
-        verified: true,
-        prooftype: 'PKIX',
-        code: 'OK_PKIX',
-        reason: `${d} is proved by PKIX: ${certificateOf(certificate)} chains to the trusted root ${root} and names ${d} (${identity.type} ${identity.presented}).`,
-        identity,
-      },
-      certificate,
-      hint: null,
-    };
-  }
-
-  const pkixFailure = [pkix.ok ? null : pkix.message, mismatch?.message].filter((part) => part != null).join(' ');
-  const match = posh.status === 'valid' ? matchFingerprints(posh.fingerprints, leaf) : null;
-  const validity = validityOf(certificate, now);
-  const notVerified = (code: Verdict['code'], reason: string, hint: PublishHint | null): VerdictOutcome => ({
-    verdict: { verified: false, prooftype: null, code, reason, pkixFailure },
-    certificate,
-    hint,
-  });
+  const pkixFailure = pkixFailureOf(certificate, pkix, mismatch);
+  const match = posh.status === 'valid' ? matchFingerprints(posh.fingerprints, leafDer) : null;
+  const notVerified = (code: Verdict['code'], reason: string, hint: PublishHint | null = null): VerdictOutcome =>
+    outcome({ verified: false, prooftype: null, code, reason, pkixFailure }, hint);
   const published = match ? ` ${d} publishes its fingerprint, but that does not make an out-of-date certificate valid.` : '';
 
-  if (validity === 'expired') {
-    const reason = `${capitalized(certificateOf(certificate))} expired on ${certificate.notAfter}; the server's admin must renew it.${published}`;
-    return notVerified('CERT_EXPIRED', reason, null);
+  switch (validityOf(certificate, now)) {
+    case 'expired':
+      return notVerified('CERT_EXPIRED', `${capitalized(certificateOf(certificate))} expired on ${certificate.notAfter}; the server's admin must renew it.${published}`);
+    case 'not-yet-valid':
+      return notVerified('CERT_NOT_YET_VALID', `${capitalized(certificateOf(certificate))} is not valid until ${certificate.notBefore}; check this computer's clock, or the server's admin installed it early.${published}`);
+    case null:
+      break;
   }
-  if (validity === 'not-yet-valid') {
-    const reason = `${capitalized(certificateOf(certificate))} is not valid until ${certificate.notBefore}; check this computer's clock, or the server's admin installed it early.${published}`;
-    return notVerified('CERT_NOT_YET_VALID', reason, null);
+  const weakness = weakKey(parsedLeaf);
+  if (weakness) {
+    const trusted = match ? ` ${d} publishes its fingerprint, but no publication makes a weak key safe.` : '';
+    return notVerified('CERT_WEAK_KEY', `${capitalized(certificateOf(certificate))} cannot be trusted: ${weakness}; the server's admin must replace it.${trusted}`);
   }
   if (match) {
-    return {
-      verdict: {
-        verified: true,
-        prooftype: 'POSH',
-        code: 'OK_POSH',
-        reason: `${d} is proved by POSH: ${d} publishes the ${match.hash} fingerprint of ${certificateOf(certificate)} at ${posh.url}.`,
-        fingerprint: match,
-        pkixFailure,
-      },
-      certificate,
-      hint: null,
-    };
+    return outcome({
+      verified: true,
+      prooftype: 'POSH',
+      code: 'OK_POSH',
+      reason: `${d} is proved by POSH: ${d} publishes the ${match.hash} fingerprint of ${certificateOf(certificate)} at ${posh.url}.`,
+      fingerprint: match,
+      pkixFailure,
+    });
   }
 
-  const hint: PublishHint = { publishAt: posh.url, document: { fingerprints: [fingerprintsOf(leaf)], expires: HINT_EXPIRES } };
+  const hint: PublishHint = { publishAt: posh.url, document: { fingerprints: [fingerprintsOf(leafDer)], expires: HINT_EXPIRES } };
   const reason = `${capitalized(pkixClause(d, certificate, pkix, mismatch))}, and ${poshClause(d, posh)}.`;
   return notVerified(posh.status === 'valid' ? 'POSH_MISMATCH' : 'NO_PROOF', reason, hint);
 }

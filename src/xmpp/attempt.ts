@@ -68,7 +68,8 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
       signal: options.signal,
       attemptTimeoutMs: options.attemptTimeoutMs,
       prefetched: delegation.prefetched,
-      judge: (chain) => judgeChain(delegation, chain, options),
+      trust: options.trust,
+      judge: (chain, pkix) => judgeChain(delegation, chain, pkix, options),
     });
     connection = outcome.connection;
     if (outcome.ok) {
@@ -95,6 +96,8 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
     poshRefetched: judgement?.poshRefetched ?? false,
     connection,
     certificate: judgement?.certificate ?? null,
+    chain: judgement?.chain ?? [],
+    pkix: judgement?.pkix ?? null,
     verdict,
     hint: judgement?.hint ?? null,
     timings: timingsOf(recorder.steps, startedAt, epochMs()),

@@ -1,6 +1,6 @@
 // A delegation check from the user's side without logging in: the pipeline up to the verdict, then
 // the socket is closed. posh-check and the app's domain check both run this.
-import { trustAnchors } from '../lookup/anchors.ts';
+import { trustStore } from '../lookup/anchors.ts';
 import type { PoshCache } from '../lookup/posh-cache.ts';
 import { createResolver } from '../lookup/resolver.ts';
 import { StepRecorder } from '../lookup/steps.ts';
@@ -25,15 +25,13 @@ export interface CheckOptions {
 }
 
 export async function checkDelegation(domain: Domain, options: CheckOptions): Promise<DelegationReport> {
-  const extraAnchorsPem = options.extraAnchorsPem ?? [];
   const { report } = await runDelegationAttempt({
     domain,
     service: options.service,
     connect: options.connect,
     keepSocket: false,
     resolver: createResolver({ server: options.dns }),
-    extraAnchorsPem,
-    anchors: trustAnchors([...extraAnchorsPem]),
+    trust: trustStore(options.extraAnchorsPem),
     cache: options.cache,
     poshTimeoutMs: options.poshTimeoutMs,
     maxPoshLifetimeSeconds: options.maxPoshLifetimeSeconds,

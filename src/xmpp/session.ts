@@ -13,13 +13,13 @@ import resourceBinding from '@xmpp/resource-binding';
 import streamFeatures from '@xmpp/stream-features';
 import streamManagement, { type StreamManagement } from '@xmpp/stream-management';
 import type { Element } from '@xmpp/xml';
+import type { TrustStore } from '../lookup/anchors.ts';
 import type { ResolveDelegation } from '../lookup/delegation.ts';
 import type { PoshCache } from '../lookup/posh-cache.ts';
 import type { DnsResolver } from '../lookup/resolver.ts';
 import { StepRecorder } from '../lookup/steps.ts';
 import { normalizeDomain } from '../verify/domain.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
-import type { TrustAnchors } from '../verify/pkix.ts';
 import type { DelegationReport } from '../verify/report.ts';
 import type { ConnectCandidate, Domain, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
@@ -51,8 +51,8 @@ export interface SessionOptions {
   password: () => string;
   resource?: string;
   resolver: DnsResolver;
-  extraAnchorsPem: readonly string[];
-  anchors: TrustAnchors;
+  /** The system roots and the account's extra anchors (HTTPS and PKIX). */
+  trust: TrustStore;
   cache?: PoshCache;
   /** Read at every attempt, so a changed setting applies to the next connection. */
   maxPoshLifetimeSeconds?: () => number;
@@ -369,8 +369,7 @@ export class XmppSession {
       connect: true,
       keepSocket: true,
       resolver: options.resolver,
-      extraAnchorsPem: options.extraAnchorsPem,
-      anchors: options.anchors,
+      trust: options.trust,
       cache: options.cache,
       poshTimeoutMs: options.poshTimeoutMs,
       maxPoshLifetimeSeconds: options.maxPoshLifetimeSeconds?.(),

@@ -2,13 +2,15 @@
 // domain), hand the presented chain to the judge, and give the socket back only when it is proven.
 // Nothing but the stream header and <starttls/> is ever written before the verdict.
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Parser, type Element } from '@xmpp/xml';
+import type { TrustStore } from '../lookup/anchors.ts';
 import { lookUpAddresses } from '../lookup/delegation.ts';
 import type { DnsResolver } from '../lookup/resolver.ts';
 import type { StepRecorder } from '../lookup/steps.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
-import type { ConnectCandidate, ConnectionFacts, Domain, ServiceName, Verdict } from '../verify/types.ts';
+import type { ChainVerification, ConnectCandidate, ConnectionFacts, Domain, ServiceName, Verdict } from '../verify/types.ts';
+import { chainVerificationOf, presentedCertificates } from './peer-chain.ts';
 
 const NS_STREAM = 'http://etherx.jabber.org/streams';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -26,8 +28,10 @@ export interface SecureConnectOptions<J extends Judged> {
   candidates: readonly ConnectCandidate[];
   resolver: DnsResolver;
   recorder: StepRecorder;
-  /** Decides on the presented chain (leaf first). */
-  judge: (chain: Buffer[], connection: ConnectionFacts) => Promise<J>;
+  /** The roots OpenSSL verifies the server's chain against in the handshake. */
+  trust: TrustStore;
+  /** Decides on the presented chain (in the order sent, leaf first) and OpenSSL's verification of it. */
+  judge: (chain: Buffer[], pkix: ChainVerification, connection: ConnectionFacts) => Promise<J>;
   /** Budget for one address: TCP, STARTTLS and the handshake. */
   attemptTimeoutMs?: number;
   /** Address lookups the pipeline already started, by host; each is used once, instead of a new lookup. */
@@ -45,19 +49,6 @@ class AttemptError extends DnaError<'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'> {
 function streamHeader(domain: string, service: ServiceName): string {
   const ns = service === 'xmpp-server' ? 'jabber:server' : 'jabber:client';
   return `<?xml version='1.0'?><stream:stream xmlns='${ns}' xmlns:stream='${NS_STREAM}' to='${domain}' version='1.0'>`;
-}
-
-/** The chain as presented, leaf first, from Node's linked issuer certificates. */
-export function presentedChain(socket: TLSSocket): Buffer[] {
-  const chain: Buffer[] = [];
-  let cert: PeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert?.raw && chain.length < 16) {
-    if (chain.some((seen) => seen.equals(cert!.raw))) break;
-    chain.push(cert.raw);
-    const issuer: PeerCertificate | undefined = (cert as { issuerCertificate?: PeerCertificate }).issuerCertificate;
-    cert = issuer;
-  }
-  return chain;
 }
 
 function openTcp(address: string, port: number, signal: AbortSignal): Promise<Socket> {
@@ -121,13 +112,18 @@ function negotiateStartTls(socket: Socket, domain: string, service: ServiceName,
   });
 }
 
-function handshake(socket: Socket, domain: string, alpn: string[] | undefined, signal: AbortSignal): Promise<TLSSocket> {
+function handshake(socket: Socket, domain: string, trust: TrustStore, alpn: string[] | undefined, signal: AbortSignal): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    // Certificates are judged by the DNA verdict, not by Node: it must see untrusted chains to apply POSH.
+    // OpenSSL verifies the chain against the trust store in the handshake; its result is read
+    // afterwards (authorized, authorizationError) and judged with the names and POSH by the verdict,
+    // which must also see chains OpenSSL does not trust. The name check is the verdict's (RFC 6125
+    // as profiled for XMPP), not Node's.
     const secure = tlsConnect({
       socket,
       servername: domain,
+      secureContext: trust.secureContext,
       rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
       minVersion: 'TLSv1.2',
       ALPNProtocols: alpn,
     });
@@ -184,7 +180,7 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
           candidate.tls === 'direct' ? `Direct TLS, SNI ${domain}` : `STARTTLS, SNI ${domain}`,
           async () => {
             if (candidate.tls === 'starttls') await negotiateStartTls(plain, domain, service, attempt);
-            return handshake(plain, domain, candidate.tls === 'direct' ? [service] : undefined, attempt);
+            return handshake(plain, domain, options.trust, candidate.tls === 'direct' ? [service] : undefined, attempt);
           },
           (socket) => ({ ok: true, detail: `${socket.getProtocol() ?? 'TLS'} ${socket.getCipher()?.name ?? ''}`.trim() }),
         );
@@ -198,10 +194,11 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
       connection.protocol = secure.getProtocol();
       connection.cipher = secure.getCipher()?.name ?? null;
       connection.alpn = typeof secure.alpnProtocol === 'string' ? secure.alpnProtocol : null;
-      const chain = presentedChain(secure);
+      const presented = presentedCertificates(secure);
+      const pkix = chainVerificationOf(secure, presented, options.trust);
       let judgement: J;
       try {
-        judgement = await recorder.time('verify', 'Verify certificate', () => options.judge(chain, connection),
+        judgement = await recorder.time('verify', 'Verify certificate', () => options.judge(presented.map((certificate) => certificate.raw), pkix, connection),
           (judged) => ({ ok: judged.verdict.verified, detail: judged.verdict.code }));
       } catch (error) {
         // The presented certificate could not even be read: fail closed, as for a refusal.

@@ -5,7 +5,7 @@
 // long conversation through Prosody while the bench user's app is online.
 import { join } from 'node:path';
 import { xml } from '@xmpp/xml';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { Testbed } from '../../src/testbed/index.ts';
 import { prosodyPaths, writeRoster, type RosterEntry } from '../../src/testbed/prosody.ts';
@@ -77,8 +77,7 @@ export async function startPeer(testbed: Testbed, users: UiUsers): Promise<Peer>
     jid: users.peer,
     password: () => users.peerPassword,
     resolver: createResolver({ server: testbed.dnsServer }),
-    extraAnchorsPem: [testbed.caPem],
-    anchors: trustAnchors([testbed.caPem]),
+    trust: trustStore([testbed.caPem]),
   });
   const state = await session.start();
   if (state !== 'online') {

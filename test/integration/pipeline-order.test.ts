@@ -3,7 +3,7 @@
 // pipeline, and the two baselines the benchmark measures it against (sequential, PKIX-only).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import { StepRecorder } from '../../src/lookup/steps.ts';
 import { startDnsmasq, type RunningDns } from '../../src/testbed/dnsmasq.ts';
@@ -69,8 +69,7 @@ async function attempt(domain: string, lookups: LookupOrder) {
     connect: true,
     keepSocket: false,
     resolver: createResolver({ server: DNS }),
-    extraAnchorsPem: [ca.certPem],
-    anchors: trustAnchors([ca.certPem]),
+    trust: trustStore([ca.certPem]),
     recorder,
     delegation: delegationFor(lookups),
     signal: AbortSignal.timeout(10_000),

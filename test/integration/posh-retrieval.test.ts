@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { directoryStore, MemoryStore, obtainPoshMaterial, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { fetchPoshDocument, poshUrl, type PoshFetchOptions } from '../../src/lookup/posh-fetch.ts';
 import { createResolver, type DnsResolver } from '../../src/lookup/resolver.ts';
@@ -119,7 +120,7 @@ beforeEach(() => {
   hosts.requests.length = 0;
 });
 
-const optionsWith = (extra: Partial<PoshFetchOptions> = {}): PoshFetchOptions => ({ resolver, trustAnchors: [authority.certPem], ...extra });
+const optionsWith = (extra: Partial<PoshFetchOptions> = {}): PoshFetchOptions => ({ resolver, trust: trustStore([authority.certPem]), ...extra });
 
 type ExpectedStep = Pick<PoshStep, 'url' | 'httpStatus' | 'kind'> & Partial<Pick<PoshStep, 'location' | 'expires'>>;
 
@@ -568,7 +569,7 @@ describe('fetchPoshDocument: transport details', () => {
   it('ARCHITECTURE#posh-check (--ca): a PEM bundle with comments and several certificates adds each of them', async () => {
     hosts.routes.set(SOURCE, fingerprints(60));
     const bundle = `# rogue\n${rogue.certPem}\n# ours\n${authority.certPem}`;
-    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [bundle] });
+    const result = await fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trust: trustStore([bundle]) });
     expect(result.status).toBe('valid');
   });
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { xml } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
@@ -31,8 +31,7 @@ async function online(jid: string, resource?: string): Promise<ChatFeatures> {
     password: () => testbed.users[jid] ?? '',
     ...(resource ? { resource } : {}),
     resolver: createResolver({ server: testbed.dnsServer }),
-    extraAnchorsPem: [testbed.caPem],
-    anchors: trustAnchors([testbed.caPem]),
+    trust: trustStore([testbed.caPem]),
     cache: new PoshCache(new MemoryStore()),
   });
   clients.push(features);

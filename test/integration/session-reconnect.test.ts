@@ -1,7 +1,7 @@
 // Issue 3 scenario 11: Prosody restarted under two live sessions. Each reconnects by itself (the
 // whole pipeline again), and what alice sent while the server was down arrives once, after.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
@@ -24,8 +24,7 @@ function client(jid: string): ChatFeatures {
     jid,
     password: () => testbed.users[jid] ?? '',
     resolver: createResolver({ server: testbed.dnsServer }),
-    extraAnchorsPem: [testbed.caPem],
-    anchors: trustAnchors([testbed.caPem]),
+    trust: trustStore([testbed.caPem]),
     cache: new PoshCache(new MemoryStore()),
     backoff: { baseMs: 250, capMs: 1000 },
     attemptTimeoutMs: 5000,

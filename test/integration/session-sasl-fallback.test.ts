@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
 import { createAuthority, scratchDir, type CertificateAuthority, type IssuedCertificate } from '../../src/testbed/pki.ts';
@@ -82,8 +82,7 @@ function session(port: number, password: string): XmppSession {
     jid: `alice@${DOMAIN}`,
     password: () => password,
     resolver: createResolver({ server: testbed.dnsServer }),
-    extraAnchorsPem: [ca.certPem],
-    anchors: trustAnchors([ca.certPem]),
+    trust: trustStore([ca.certPem]),
     manual: { host: '127.0.0.1', port, directTls: true },
     poshTimeoutMs: 1000,
     attemptTimeoutMs: 5000,

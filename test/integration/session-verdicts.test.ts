@@ -2,7 +2,7 @@
 // verifying session, against Prosody, dnsmasq and nginx on the testbed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import { authenticationAttempts, type TestbedControl, type VariantName } from '../../src/testbed/index.ts';
@@ -47,8 +47,7 @@ describe('verified servers: login', () => {
         jid,
         password: () => testbed.users[jid] ?? '',
         resolver: createResolver({ server: testbed.dnsServer }),
-        extraAnchorsPem: [testbed.caPem],
-        anchors: trustAnchors([testbed.caPem]),
+        trust: trustStore([testbed.caPem]),
         cache: new PoshCache(new MemoryStore()),
       }),
     );

@@ -1,6 +1,6 @@
 // Sessions on the testbed for integration tests: one XmppSession per account with the testbed's
 // resolver and CA, and bounded waits on its events.
-import { trustAnchors } from '../../src/lookup/anchors.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
@@ -13,8 +13,7 @@ export function testbedSession(testbed: TestbedControl, jid: string, overrides: 
     jid,
     password,
     resolver: createResolver({ server: testbed.dnsServer }),
-    extraAnchorsPem: [testbed.caPem],
-    anchors: trustAnchors([testbed.caPem]),
+    trust: trustStore([testbed.caPem]),
     cache: new PoshCache(new MemoryStore()),
     backoff: { baseMs: 200, capMs: 2000 },
     attemptTimeoutMs: 10_000,

@@ -15,6 +15,8 @@ export interface XmppListenerSpec {
   keyPem: string;
   /** false: features without <starttls/> (a server that would talk in the clear). */
   offerStartTls?: boolean;
+  /** Serve certificates below security level 2 (weak keys and digests), for clients that must refuse them. */
+  anySecurityLevel?: boolean;
 }
 
 export interface ObservedConnection {
@@ -37,7 +39,12 @@ const FEATURES_NS = "xmlns:stream='http://etherx.jabber.org/streams'";
 export async function startXmppListener(spec: XmppListenerSpec): Promise<XmppListener> {
   const connections: ObservedConnection[] = [];
   const sockets = new Set<Socket>();
-  const tlsOptions: TlsOptions = { cert: spec.certPem, key: spec.keyPem, ALPNProtocols: ['xmpp-client', 'xmpp-server'] };
+  const tlsOptions: TlsOptions = {
+    cert: spec.certPem,
+    key: spec.keyPem,
+    ALPNProtocols: ['xmpp-client', 'xmpp-server'],
+    ...(spec.anySecurityLevel ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+  };
   const context = createSecureContext(tlsOptions);
 
   const watchSecure = (secure: TLSSocket, observed: ObservedConnection): void => {

@@ -158,3 +158,71 @@ describe('describeCertificate: input that is not a certificate', () => {
     );
   });
 });
+
+/** The certificate with `edit` applied to a copy of its bytes at the first `marker` (same length: the layout stays). */
+function edited(der: Buffer, marker: Buffer | string, edit: (bytes: Buffer, at: number) => void, after: Buffer | null = null): Buffer {
+  const bytes = Buffer.from(der);
+  const from = after === null ? 0 : bytes.indexOf(after);
+  const at = bytes.indexOf(typeof marker === 'string' ? Buffer.from(marker, 'latin1') : marker, from);
+  if (at < 0) throw new Error('marker not found');
+  edit(bytes, at);
+  return bytes;
+}
+
+const SAN = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11]);
+// After the OID: the OCTET STRING's tag and length, then the SEQUENCE of names.
+const SEQUENCE_AT = SAN.length + 2;
+
+describe('describeCertificate: what OpenSSL reads, and nothing it reads only in part', () => {
+  const rows: { rule: string; der: () => Buffer; refused: RegExp | null; check?: (facts: CertificateFacts) => void }[] = [
+    {
+      rule: 'RFC 5280 4.2.1.6: a subjectAltName SEQUENCE one byte longer than its names is unreadable, so nothing is named',
+      der: () => edited(cert('delegated').der, SAN, (bytes, at) => void (bytes[at + SEQUENCE_AT + 1]! += 1)),
+      refused: /subjectAltName extension is not valid DER/,
+    },
+    {
+      rule: 'RFC 5280 4.2.1.6: a subjectAltName SEQUENCE one byte shorter than its names is unreadable',
+      der: () => edited(cert('delegated').der, SAN, (bytes, at) => void (bytes[at + SEQUENCE_AT + 1]! -= 1)),
+      refused: /subjectAltName extension is not valid DER/,
+    },
+    {
+      rule: 'RFC 5280 4.2.1.6: an empty subjectAltName followed by bytes is refused (SIZE 1..MAX, and nothing after it)',
+      der: () => edited(cert('escaped').der, SAN, (bytes, at) => void (bytes[at + SEQUENCE_AT + 1] = 0)),
+      refused: /subjectAltName is (empty|not exactly one DER SEQUENCE)/,
+    },
+    {
+      rule: 'RFC 5280 4.2.1.6: a DNS name with a NUL byte (a null-prefix name) is refused',
+      der: () => edited(cert('escaped').der, 'example.com', (bytes, at) => void (bytes[at + 7] = 0), SAN),
+      refused: /NUL byte/,
+    },
+    {
+      rule: 'RFC 6120 13.7.1.4: an XmppAddr whose value is not a UTF8String is refused, not skipped',
+      der: () => edited(cert('delegated').der, Buffer.from([0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x08, 0x05]), (bytes, at) => {
+        const tag = bytes.indexOf(0x0c, at + 10);
+        bytes[tag] = 0x13;
+      }),
+      refused: /not the string type its form requires/,
+    },
+    {
+      rule: 'RFC 5280 4.1.2.5: a validity time that is not a time is refused',
+      // The validity SEQUENCE of two UTCTimes; the month's first digit becomes "x".
+      der: () => edited(cert('delegated').der, Buffer.from([0x30, 0x1e, 0x17, 0x0d]), (bytes, at) => void (bytes[at + 6] = 0x78)),
+      refused: /validity period is not a valid time/,
+    },
+    {
+      rule: 'RFC 5280 4.1.2.7: a public key that does not decode is read as an unknown key (OpenSSL reads the certificate)',
+      // The EC point's form byte (RFC 5480 2.2) set to one no encoding has.
+      der: () => edited(cert('delegated').der, Buffer.from([0x03, 0x42, 0x00, 0x04]), (bytes, at) => void (bytes[at + 3] = 0x08)),
+      refused: null,
+      check: (facts) => expect(facts.key).toBe('unknown'),
+    },
+  ];
+
+  it.each(rows)('$rule', ({ der, refused, check }) => {
+    if (refused) {
+      expect(() => describeCertificate(der())).toThrow(expect.objectContaining({ code: 'CERT_UNPARSABLE', message: expect.stringMatching(refused) }));
+    } else {
+      check?.(describeCertificate(der()));
+    }
+  });
+});

@@ -1,8 +1,9 @@
 // The pure parts of the retrieval: the well-known URL and how transport failures are coded.
 // The integration suite produces the common failures for real; this table covers the rest of the mapping.
 import { describe, expect, it } from 'vitest';
+import { trustStore } from '../../src/lookup/anchors.ts';
 import { classifyFailure } from '../../src/lookup/posh-failure.ts';
-import { fetchPoshDocument, poshUrl } from '../../src/lookup/posh-fetch.ts';
+import { poshUrl } from '../../src/lookup/posh-fetch.ts';
 import { normalizeDomain } from '../../src/verify/domain.ts';
 import { PoshError } from '../../src/verify/posh-document.ts';
 
@@ -96,15 +97,14 @@ describe('classifyFailure (ARCHITECTURE#error-codes)', () => {
   });
 });
 
-describe('fetchPoshDocument before any request', () => {
+describe('the trust store, before any request', () => {
   it.each([
     { name: 'text that is not PEM', anchor: 'my-ca.pem' },
     { name: 'a PEM block whose body is not a certificate', anchor: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
-  ])('ARCHITECTURE#posh-check (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', async ({ anchor }) => {
-    const resolver = { server: null, resolveSrv: () => Promise.resolve([]), resolveAddresses: () => Promise.resolve([]), lookup: () => undefined };
-    await expect(fetchPoshDocument(normalizeDomain('example.com'), 'xmpp-client', { resolver, trustAnchors: [anchor], timeoutMs: 200 })).rejects.toMatchObject({
+  ])('ARCHITECTURE#posh-check (--ca): an extra trust anchor that is $name is refused with BAD_TRUST_ANCHOR', ({ anchor }) => {
+    expect(() => trustStore([anchor])).toThrow(expect.objectContaining({
       code: 'BAD_TRUST_ANCHOR',
       message: expect.stringMatching(/^Extra trust anchor 1 (holds no PEM certificate|is not a readable certificate)/),
-    });
+    }));
   });
 });

@@ -164,7 +164,10 @@ function report(verdict: DelegationReport['verdict'], posh: Partial<PoshResult> 
     certificate: {
       subject: 'CN=hosting.example.net', issuer: 'CN=CA', commonNames: [], dnsNames: ['hosting.example.net'], srvNames: [], xmppAddrs: [],
       notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2027-01-01T00:00:00.000Z', serialNumber: '01', sha256: 'x', selfSigned: false,
+      key: 'EC P-256', signatureAlgorithm: 'ecdsa-with-SHA256',
     },
+    chain: [],
+    pkix: null,
     verdict,
     hint: null,
     timings: { srvMs: 1, poshMs: 1, connectMs: 1, tlsMs: 1, totalMs: 3 },

@@ -27,7 +27,7 @@ export function sessionHandlers(ctx: CoreContext): CallHandlers<'session.connect
       const account = accounts.get(accountId);
       return obtainPoshMaterial(account.domain, 'xmpp-client', {
         resolver: account.resolver(),
-        trustAnchors: account.anchorsPem(),
+        trust: account.trustStore(),
         maxLifetimeSeconds: ctx.settings().maxPoshLifetimeSeconds,
         cache: account.cache,
         refresh: true,
