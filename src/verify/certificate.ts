@@ -188,6 +188,19 @@ function hasSubjectAltName(der: Uint8Array, extensions: Extension[] | null): boo
   return extensions ? extensions.some((ext) => ext.extnID === id_ce_subjectAltName) : Buffer.from(der).includes(SAN_OID_DER);
 }
 
+function duplicateExtension(der: Uint8Array, extensions: Extension[] | null): string | null {
+  if (extensions === null) {
+    const first = Buffer.from(der).indexOf(SAN_OID_DER);
+    return first >= 0 && Buffer.from(der).indexOf(SAN_OID_DER, first + 1) >= 0 ? 'subjectAltName' : null;
+  }
+  const seen = new Set<string>();
+  for (const { extnID } of extensions) {
+    if (seen.has(extnID)) return extnID === id_ce_subjectAltName ? 'subjectAltName' : extnID;
+    seen.add(extnID);
+  }
+  return null;
+}
+
 /**
  * Whether `bytes` is exactly one SEQUENCE: its length minimal and nothing after it. The tag may lack
  * the constructed bit, as OpenSSL reads it either way (the names are OpenSSL's to read).
@@ -284,6 +297,28 @@ export function weakKey(parsed: ParsedCertificate): string | null {
   return bits >= 112 ? null : `its ${description} key gives less than 112 bits of security (RSA needs at least 2048 bits, an elliptic curve at least 224)`;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const PRINTED_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(\.\d+)? (\d{4}) GMT$/;
+
+/**
+ * A validity time as OpenSSL prints it (ASN1_TIME_print: "Dec  1 00:43:53 2026 GMT"), or null for
+ * anything else ("Bad time value"). Not X509Certificate#validFromDate: for a time OpenSSL cannot
+ * read, Node 24 returns a date made of uninitialized memory, now and then a plausible one.
+ */
+function printedTime(printed: string): Date | null {
+  const match = PRINTED_TIME.exec(printed);
+  if (!match) return null;
+  const [, monthName, day, hours, minutes, seconds, fraction, year] = match;
+  const month = MONTHS.indexOf(monthName!);
+  const time = new Date(0);
+  time.setUTCFullYear(Number(year), month, Number(day));
+  time.setUTCHours(Number(hours), Number(minutes), Number(seconds), Math.floor(Number(fraction ?? 0) * 1000));
+  // A day or an hour past its range would roll over into another date: not a time.
+  const exact = time.getUTCFullYear() === Number(year) && time.getUTCMonth() === month && time.getUTCDate() === Number(day) &&
+    time.getUTCHours() === Number(hours) && time.getUTCMinutes() === Number(minutes) && time.getUTCSeconds() === Number(seconds);
+  return month >= 0 && exact ? time : null;
+}
+
 function unparsable(cause: unknown): DnaError<'CERT_UNPARSABLE'> {
   return new DnaError('CERT_UNPARSABLE', `The certificate could not be read as a DER X.509 certificate (${messageOf(cause).replace(/\.$/, '')}).`, { cause });
 }
@@ -302,17 +337,22 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   let x509: X509Certificate;
   let names: AltNames;
   let extensions: Extension[] | null;
+  let notBefore: Date | null;
+  let notAfter: Date | null;
   try {
     x509 = new X509Certificate(der);
     // OpenSSL also accepts PEM and ignores bytes after the certificate; a fingerprint over those would describe something else.
     if (!Buffer.from(x509.raw).equals(der)) throw new Error('the input is not exactly one DER certificate');
     extensions = extensionsOf(der);
+    // RFC 5280 4.2: no extension twice (OpenSSL marks such a certificate invalid and reads neither copy).
+    const twice = duplicateExtension(der, extensions);
+    if (twice !== null) throw new Error(`it carries the ${twice} extension twice`);
     // OpenSSL reads a certificate whose subjectAltName it cannot decode, and then names nothing: such
     // a certificate is refused whole, never read in part.
     if (x509.subjectAltName === undefined && hasSubjectAltName(der, extensions)) throw new Error('its subjectAltName extension is not valid DER');
-    if (Number.isNaN(x509.validFromDate.getTime()) || Number.isNaN(x509.validToDate.getTime())) {
-      throw new Error('its validity period is not a valid time');
-    }
+    notBefore = printedTime(x509.validFrom);
+    notAfter = printedTime(x509.validTo);
+    if (notBefore === null || notAfter === null) throw new Error('its validity period is not a valid time');
     if (x509.subjectAltName !== undefined) checkSubjectAltNameEnvelope(x509, extensions);
     names = altNamesOf(x509, extensions);
   } catch (error) {
@@ -323,8 +363,8 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     issuer: distinguishedName(x509.issuer),
     commonNames: commonNamesOf(x509),
     ...names,
-    notBefore: x509.validFromDate.toISOString(),
-    notAfter: x509.validToDate.toISOString(),
+    notBefore: notBefore.toISOString(),
+    notAfter: notAfter.toISOString(),
     serialNumber: x509.serialNumber,
     sha256: createHash('sha256').update(der).digest('base64'),
     selfSigned: isSelfSigned(x509),

@@ -4,6 +4,7 @@
 // npm test runs a small count (test/unit/certificate-differential.test.ts); `npm run
 // test:differential` runs 100,000.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
@@ -91,9 +92,24 @@ const GENERAL_NAME_PREFIXES = ['DNS:', 'othername:', 'email:', 'IP Address:', 'U
 const NEXT_ENTRY = new RegExp(`, (?=${GENERAL_NAME_PREFIXES.map((prefix) => prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
 
 /**
+ * RFC 5280 4.2: whether an extension appears twice, by the headings of `openssl x509 -text` (each
+ * extension's name or OID, indented by twelve spaces). OpenSSL marks a certificate with a repeated
+ * standard extension invalid for verification.
+ */
+async function hasDuplicateExtension(path: string): Promise<boolean> {
+  const { stdout } = await run('openssl', ['x509', '-inform', 'DER', '-in', path, '-noout', '-text'], { encoding: 'latin1' });
+  const start = stdout.indexOf('        X509v3 extensions:\n');
+  if (start < 0) return false;
+  const end = stdout.indexOf('\n    Signature Algorithm:', start);
+  const headings = [...stdout.slice(start, end < 0 ? undefined : end).matchAll(/^ {12}(\S[^\n]*?):(?: critical)? ?$/gm)].map((match) => match[1]);
+  return new Set(headings).size !== headings.length;
+}
+
+/**
  * openssl's reading: the certificate is readable when `openssl x509` reads exactly these bytes (its
- * re-encoding is the input), reads its validity times, and, when it has a subjectAltName, prints it
- * as entries (what it cannot decode or print, a name with a NUL byte included, it dumps as bytes).
+ * re-encoding is the input), its validity times, and no extension twice; when it has a
+ * subjectAltName, it prints it as entries (what it cannot decode or print, a name with a NUL byte
+ * included, it dumps as bytes).
  */
 export async function opensslReading(der: Buffer, path: string): Promise<Reading> {
   const { writeFile } = await import('node:fs/promises');
@@ -108,8 +124,9 @@ export async function opensslReading(der: Buffer, path: string): Promise<Reading
   if (!Buffer.from(pem.replace(/\s+/g, ''), 'base64').equals(der)) return { readable: false, dnsNames: [] };
   // A validity time openssl cannot read makes the certificate unjudgeable (its verify refuses it too).
   if (/^not(Before|After)=Bad time value$/m.test(stdout)) return { readable: false, dnsNames: [] };
+  if (await hasDuplicateExtension(path)) return { readable: false, dnsNames: [] };
   // The entries stand between the header and the PEM, indented by four spaces; a name may hold any byte.
-  const header = /X509v3 Subject Alternative Name: ?\n {4}/.exec(stdout);
+  const header = /X509v3 Subject Alternative Name:(?: critical)? ?\n {4}/.exec(stdout);
   if (header === null) return { readable: true, dnsNames: [] };
   const entries = stdout.slice(header.index + header[0].length, stdout.indexOf('\n-----BEGIN CERTIFICATE-----'));
   if (entries !== '' && !GENERAL_NAME_PREFIXES.some((prefix) => entries.startsWith(prefix))) return { readable: false, dnsNames: [] };
@@ -124,6 +141,20 @@ export interface Disagreement {
   hex: string;
 }
 
+/**
+ * Whether Node's own OpenSSL, the one its TLS client parses the peer's chain with, refuses the
+ * bytes outright. The openssl command is a different OpenSSL build; where only it reads a
+ * certificate, the client refusing it fails closed, and is counted apart from the disagreements.
+ */
+function runtimeRefuses(der: Buffer): boolean {
+  try {
+    new X509Certificate(der);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Runs `count` seeded mutations through both readers, `parallel` openssl processes at a time. */
 export async function compareReaders(options: {
   bases: readonly Buffer[];
@@ -132,9 +163,10 @@ export async function compareReaders(options: {
   parallel: number;
   workDir: string;
   onProgress?: (done: number) => void;
-}): Promise<{ compared: number; readable: number; disagreements: Disagreement[] }> {
+}): Promise<{ compared: number; readable: number; disagreements: Disagreement[]; runtimeRefusals: Disagreement[] }> {
   const mutations = fc.sample(mutationArbitrary(options.bases.length), { seed: options.seed, numRuns: options.count });
   const disagreements: Disagreement[] = [];
+  const runtimeRefusals: Disagreement[] = [];
   let next = 0;
   let readable = 0;
   let done = 0;
@@ -148,12 +180,14 @@ export async function compareReaders(options: {
       const openssl = await opensslReading(der, join(options.workDir, `candidate-${slot}.der`));
       if (ours.readable) readable += 1;
       if (ours.readable !== openssl.readable || JSON.stringify(ours.dnsNames) !== JSON.stringify(openssl.dnsNames)) {
-        disagreements.push({ mutation, ours, openssl, hex: der.toString('hex') });
+        const disagreement = { mutation, ours, openssl, hex: der.toString('hex') };
+        if (!ours.readable && runtimeRefuses(der)) runtimeRefusals.push(disagreement);
+        else disagreements.push(disagreement);
       }
       done += 1;
       if (done % 1000 === 0) options.onProgress?.(done);
     }
   };
   await Promise.all(Array.from({ length: options.parallel }, (_, slot) => worker(slot)));
-  return { compared: mutations.length, readable, disagreements };
+  return { compared: mutations.length, readable, disagreements, runtimeRefusals };
 }

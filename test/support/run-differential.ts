@@ -19,8 +19,9 @@ try {
     onProgress: (done) => process.stdout.write(`\r${done} / ${count}`),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
-  console.log(`\n${result.compared} mutations (seed ${seed}) in ${seconds} s: ${result.readable} readable, ${result.disagreements.length} disagreements.`);
+  console.log(`\n${result.compared} mutations (seed ${seed}) in ${seconds} s: ${result.readable} readable, ${result.disagreements.length} disagreements, ${result.runtimeRefusals.length} refused by Node's own OpenSSL alone (fail closed).`);
   for (const disagreement of result.disagreements.slice(0, 20)) console.log(JSON.stringify(disagreement));
+  for (const refusal of result.runtimeRefusals.slice(0, 5)) console.log('refused by Node alone:', JSON.stringify(refusal));
   process.exitCode = result.disagreements.length === 0 ? 0 : 1;
 } finally {
   await Promise.all([made.remove(), work.remove()]);

@@ -191,6 +191,12 @@ describe('describeCertificate: what OpenSSL reads, and nothing it reads only in 
       refused: /subjectAltName is (empty|not exactly one DER SEQUENCE)/,
     },
     {
+      rule: 'RFC 5280 4.2: a second subjectAltName extension is refused, whichever copy holds the names',
+      // The subjectKeyIdentifier's OID (2.5.29.14) becomes the subjectAltName's (2.5.29.17).
+      der: () => edited(cert('delegated').der, Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0e]), (bytes, at) => void (bytes[at + 4] = 0x11)),
+      refused: /carries the subjectAltName extension twice/,
+    },
+    {
       rule: 'RFC 5280 4.2.1.6: a DNS name with a NUL byte (a null-prefix name) is refused',
       der: () => edited(cert('escaped').der, 'example.com', (bytes, at) => void (bytes[at + 7] = 0), SAN),
       refused: /NUL byte/,
@@ -217,6 +223,20 @@ describe('describeCertificate: what OpenSSL reads, and nothing it reads only in 
       check: (facts) => expect(facts.key).toBe('unknown'),
     },
   ];
+
+  it('RFC 5280 4.1.2.5: a validity time that is not a time is refused on every read, not only on most', () => {
+    // Node 24's validFromDate is made of uninitialized memory for such a time, now and then a plausible date.
+    const der = edited(cert('delegated').der, Buffer.from([0x30, 0x1e, 0x17, 0x0d]), (bytes, at) => void (bytes[at + 16] = 0xda));
+    const readable = Array.from({ length: 2000 }, () => {
+      try {
+        describeCertificate(der);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(readable.filter(Boolean)).toEqual([]);
+  });
 
   it.each(rows)('$rule', ({ der, refused, check }) => {
     if (refused) {
