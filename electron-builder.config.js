@@ -19,6 +19,17 @@ export default {
   directories: { buildResources: 'build', output: 'dist' },
   files: ['out/**', 'build/icon.png', 'package.json'],
   asar: true,
+  // Fuses are flipped in the packaged binary: it cannot be run as plain Node (ELECTRON_RUN_AS_NODE),
+  // take NODE_OPTIONS or --inspect from whoever starts it, or load anything but its own checked app.asar.
+  electronFuses: {
+    runAsNode: false,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    enableCookieEncryption: true,
+    grantFileProtocolExtraPrivileges: false,
+  },
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Network',

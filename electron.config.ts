@@ -11,12 +11,7 @@ export default defineConfig({
   main: {
     build: {
       outDir: resolve(root, 'out/main'),
-      // The testbed's reaper runs as a process of its own (the local demo's crash path), so it is an entry too.
-      lib: {
-        entry: { index: resolve(root, 'src/main/index.ts'), reaper: resolve(root, 'src/testbed/reaper.ts') },
-        formats: ['es'],
-        fileName: (_format, name) => `${name}.js`,
-      },
+      lib: { entry: resolve(root, 'src/main/index.ts'), formats: ['es'], fileName: () => 'index.js' },
     },
   },
   preload: {

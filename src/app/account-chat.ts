@@ -8,8 +8,14 @@ import type { RosterItem } from '../xmpp/roster.ts';
 import type { XmppSession } from '../xmpp/session.ts';
 import { Conversation } from './conversation.ts';
 import type { Emit } from './events.ts';
-import type { ChatMessage, MessageState, OwnPresence, RosterContact } from './model.ts';
+import { STRANGER_LIMITS, type ChatMessage, type MessageState, type OwnPresence, type RosterContact } from './model.ts';
 import { CallError } from './wire.ts';
+
+/**
+ * How long contact changes are gathered before they travel to the UI as one event: a roster of
+ * thousands coming online at login is a handful of events, not one per presence.
+ */
+export const CONTACT_CHANGES_MS = 50;
 
 /** What the chat needs of its account: the session of the moment (null when there is none) and the JID. */
 export interface ChatOwner {
@@ -26,8 +32,15 @@ export class AccountChat {
   #roster = new Map<string, RosterItem>();
   readonly #presence = new Map<string, ResourcePresence[]>();
   #ownPresence: OwnPresence = { show: 'online', status: '' };
-  #requests: string[] = [];
+  readonly #requests = new Set<string>();
   readonly #conversations = new Map<string, Conversation>();
+  /** Strangers with a conversation, least recently heard from first. */
+  readonly #strangers = new Set<string>();
+  /** People the user wrote to (here or from another device): their conversations are not bounded as a stranger's. */
+  readonly #started = new Set<string>();
+  /** Contacts changed since the last roster event, sent together after CONTACT_CHANGES_MS. */
+  readonly #changed = new Set<string>();
+  #flush: ReturnType<typeof setTimeout> | null = null;
 
   constructor(owner: ChatOwner, emit: Emit) {
     this.#owner = owner;
@@ -47,24 +60,30 @@ export class AccountChat {
     // must not travel whole for every presence or message).
     features.roster.events.on('fetched', (items) => {
       this.#roster = new Map(items.map((item) => [item.jid, item]));
+      // Contacts now (added from another device meanwhile) are strangers no more.
+      for (const jid of this.#strangers) if (this.#roster.has(jid)) this.#strangers.delete(jid);
+      // The whole roster carries every change gathered so far.
+      this.#changed.clear();
       this.#emit('roster', { accountId, contacts: this.contacts() });
     });
     features.roster.events.on('item', (change) => {
       if (change.subscription === 'remove') {
-        if (this.#roster.delete(change.jid)) this.#emit('roster.contact', { accountId, jid: change.jid, contact: null });
+        if (this.#roster.delete(change.jid)) this.#contactChanged(change.jid);
         return;
       }
       this.#roster.set(change.jid, change);
-      this.#publishContact(change.jid);
+      // A stranger who becomes a contact keeps the whole conversation from now on.
+      this.#strangers.delete(change.jid);
+      this.#contactChanged(change.jid);
     });
     features.roster.events.on('subscription-request', (from) => {
-      if (!this.#requests.includes(from)) this.#requests.push(from);
+      this.#requests.add(from);
       this.#emit('subscription.request', { accountId, from });
     });
     features.presence.events.on('contact', ({ jid, resources }) => {
       if (resources.length === 0) this.#presence.delete(jid);
       else this.#presence.set(jid, resources);
-      this.#publishContact(jid);
+      if (this.#roster.has(jid)) this.#contactChanged(jid);
     });
     features.presence.events.on('own', (own) => {
       this.#ownPresence = own;
@@ -75,6 +94,13 @@ export class AccountChat {
       this.#conversation(peer).update(id, state, error);
       this.#emit('message.state', { accountId, peer, id, state, error });
     });
+  }
+
+  /** No more events: the account is gone (changes not yet sent are dropped with it). */
+  close(): void {
+    if (this.#flush) clearTimeout(this.#flush);
+    this.#flush = null;
+    this.#changed.clear();
   }
 
   contacts(): RosterContact[] {
@@ -103,7 +129,7 @@ export class AccountChat {
 
   async answerSubscription(jid: string, approve: boolean): Promise<void> {
     await this.#online().roster.answer(jid, approve);
-    this.#requests = this.#requests.filter((request) => request !== jid);
+    this.#requests.delete(jid);
   }
 
   async setPresence(presence: OwnPresence): Promise<void> {
@@ -117,11 +143,14 @@ export class AccountChat {
     const features = this.#features;
     if (!features) throw new CallError('NOT_CONNECTED', `${this.#owner.jid} has no session to send with; connect it first.`);
     const outgoing = await features.messaging.send(to, body);
+    this.#started.add(to);
+    this.#strangers.delete(to);
     const conversation = this.#conversation(to);
     // Events about it may have come first (written and acked at once): keep the latest state.
     const state: MessageState = conversation.get(outgoing.id)?.state ?? outgoing.state;
     const message: ChatMessage = {
       id: outgoing.id, accountId: this.#owner.id, peer: to, direction: 'out', body, timestamp: outgoing.timestamp, state, error: null, source: 'live',
+      stranger: !this.#roster.has(to),
     };
     conversation.add(message);
     this.#emit('message', { accountId: this.#owner.id, message });
@@ -135,7 +164,11 @@ export class AccountChat {
     const online = this.#owner.session?.isOnline ?? false;
     if (local.length < max && !conversation.archiveComplete && archive && online && (await archive.offered())) {
       const page = await archive.page(peer, conversation.archiveFirst, max);
-      for (const message of page.messages) conversation.add(this.#chatMessage(message));
+      for (const message of page.messages) {
+        conversation.add(this.#chatMessage(message));
+        // A conversation the user took part in, as the archive remembers it, is not a stranger's.
+        if (message.direction === 'out') this.#started.add(peer);
+      }
       conversation.archiveFirst = page.first ?? conversation.archiveFirst;
       conversation.archiveComplete = page.complete || page.messages.length === 0;
       local = conversation.before(before, max);
@@ -148,7 +181,7 @@ export class AccountChat {
     const conversation = this.#conversation(peer);
     if (conversation.unread === 0) return;
     conversation.unread = 0;
-    this.#publishContact(peer);
+    if (this.#roster.has(peer)) this.#contactChanged(peer);
   }
 
   #online(): ChatFeatures {
@@ -175,16 +208,36 @@ export class AccountChat {
       state: message.direction === 'in' ? 'received' : 'sent',
       error: null,
       source: message.source,
+      stranger: !this.#roster.has(message.peer),
     };
   }
 
   #receive(incoming: IncomingMessage): void {
     const message = this.#chatMessage(incoming);
+    if (message.direction === 'out') {
+      this.#started.add(message.peer);
+      this.#strangers.delete(message.peer);
+    }
+    const bounded = message.stranger && !this.#started.has(message.peer);
+    if (bounded && message.body.length > STRANGER_LIMITS.bodyChars) message.body = `${message.body.slice(0, STRANGER_LIMITS.bodyChars)}…`;
     const conversation = this.#conversation(message.peer);
     if (!conversation.add(message)) return;
+    if (bounded) this.#boundStrangers(message.peer, conversation);
     if (message.direction === 'in') conversation.unread += 1;
     this.#emit('message', { accountId: this.#owner.id, message });
-    if (message.direction === 'in') this.#publishContact(message.peer);
+    if (message.direction === 'in' && this.#roster.has(message.peer)) this.#contactChanged(message.peer);
+  }
+
+  /** Keeps the stranger's conversation short, and only the most recent strangers' conversations. */
+  #boundStrangers(peer: string, conversation: Conversation): void {
+    conversation.keepLatest(STRANGER_LIMITS.messages);
+    this.#strangers.delete(peer);
+    this.#strangers.add(peer);
+    for (const oldest of this.#strangers) {
+      if (this.#strangers.size <= STRANGER_LIMITS.conversations) break;
+      this.#strangers.delete(oldest);
+      if (!this.#roster.has(oldest) && !this.#started.has(oldest)) this.#conversations.delete(oldest);
+    }
   }
 
   #contact(item: RosterItem): RosterContact {
@@ -196,9 +249,21 @@ export class AccountChat {
     };
   }
 
-  /** One contact's current state, when it is on the roster (others have no row to update). */
-  #publishContact(jid: string): void {
-    const item = this.#roster.get(jid);
-    if (item) this.#emit('roster.contact', { accountId: this.#owner.id, jid, contact: this.#contact(item) });
+  /** Marks a roster contact (or one just removed from it) for the next roster.contacts event. */
+  #contactChanged(jid: string): void {
+    this.#changed.add(jid);
+    this.#flush ??= setTimeout(() => this.#sendChanges(), CONTACT_CHANGES_MS);
+  }
+
+  /** Each changed contact's state now, or null for one no longer on the roster. */
+  #sendChanges(): void {
+    this.#flush = null;
+    if (this.#changed.size === 0) return;
+    const changes = [...this.#changed].map((jid) => {
+      const item = this.#roster.get(jid);
+      return { jid, contact: item ? this.#contact(item) : null };
+    });
+    this.#changed.clear();
+    this.#emit('roster.contacts', { accountId: this.#owner.id, changes });
   }
 }

@@ -165,3 +165,16 @@ export function validateCall<N extends CallName>(name: unknown, args: unknown): 
   }
   return { name: name as N, args: parsed.data as ValidCallArgs<N> };
 }
+
+/** What is wrong with a stored account record beyond its JSON schema (an address, a resolver), or null. */
+export function accountRecordProblem(record: { jid: string; settings: unknown }): string | null {
+  const jid = bareJid.safeParse(record.jid);
+  if (!jid.success) return jid.error.issues[0]?.message ?? `"${record.jid}" is not an address`;
+  if (jid.data !== record.jid) return `"${record.jid}" is not in normal form (${jid.data})`;
+  const settings = accountSettingsSchema.safeParse(record.settings);
+  if (!settings.success) {
+    const issue = settings.error.issues[0];
+    return `${issue?.path.join('.') || 'settings'}: ${issue?.message ?? 'invalid'}`;
+  }
+  return null;
+}

@@ -88,6 +88,7 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
     subscribe: (listener) => bus.subscribe(listener),
     async dispose() {
       await Promise.all(accounts.list().map((account) => account.dropSession().catch(() => undefined)));
+      for (const account of accounts.list()) account.chat.close();
       if (demo.controller) await demo.controller.stop().catch(() => undefined);
       bus.clear();
     },

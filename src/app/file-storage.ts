@@ -2,10 +2,16 @@
 // encrypted passwords), each with a JSON schema. Both shells use it: the browser shell with `conf`,
 // Electron with `electron-store` (a subclass of conf). Writes are atomic (a temporary file renamed
 // over the old one), so a killed app leaves each file either before or after a change. A file that
-// cannot be read (not JSON, or refused by its schema) is set aside, reported and replaced by an
-// empty one; the other files are untouched.
-import { renameSync } from 'node:fs';
+// cannot be read (not JSON, not a JSON object, refused by its schema) is set aside, reported by
+// name and replaced by an empty one; the other files are untouched. Records that the schema lets
+// through but that mean nothing (an address without "@") leave the file, which is copied aside
+// first, and are reported; the other records stay. A file that cannot be opened at all stops the
+// app with a sentence that names it.
+import { copyFileSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KeyValueStore } from '../lookup/posh-cache.ts';
+import { DnaError } from '../verify/errors.ts';
+import { accountRecordProblem } from './calls.ts';
 import type { AppSettings } from './contract.ts';
 import { DEFAULT_SETTINGS, type AccountRecord, type AppStorage, type SecretStore } from './storage.ts';
 
@@ -27,6 +33,11 @@ export interface JsonFileSpec {
   schema: Record<string, JsonSchema>;
   /** conf's `rootSchema` option (e.g. additionalProperties for maps). */
   rootSchema?: JsonSchema;
+  /**
+   * The records the schema let through that still mean nothing here, as clauses, and the store
+   * without them; the others are kept.
+   */
+  sift?: (store: Record<string, unknown>) => { kept: Record<string, unknown>; dropped: string[] };
 }
 
 /** Opens one file in `dir`: `new Conf({...})` or `new ElectronStore({...})` with these options. */
@@ -58,9 +69,13 @@ const WHAT_IS_LOST: Record<string, string> = {
 const isIoError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
 
+/** Damage found by this module rather than by conf: its message is already the clause. */
+class StoreDamage extends Error {}
+
 /** What was wrong with a file conf could not read, as a clause. */
 function damageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof StoreDamage) return message;
   if (/not valid JSON/.test(message)) return 'is not valid JSON';
   const violation = /^Config schema violation: (.*)$/.exec(message);
   if (violation) return `does not have the expected form: ${violation[1]!.replaceAll('`', '')}`;
@@ -72,7 +87,24 @@ function damageOf(error: unknown): string {
  * through `onRecovered`, and replaced by an empty store.
  */
 export function openRecovering(dir: string, spec: JsonFileSpec, open: JsonFileFactory, onRecovered: (notice: StoreRecovery) => void): JsonFile {
+  const path = join(dir, `${spec.name}.json`);
   const make = (): JsonFile => {
+    // conf reads a root that is not an object (null, [], 42) as an empty store and would overwrite it.
+    let raw: string | null = null;
+    try {
+      raw = readFileSync(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (raw !== null && raw.trim() !== '') {
+      let root: unknown;
+      try {
+        root = JSON.parse(raw);
+      } catch {
+        throw new StoreDamage('is not valid JSON');
+      }
+      if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new StoreDamage('is not a JSON object');
+    }
     const file = open({
       cwd: dir,
       configName: spec.name,
@@ -82,15 +114,32 @@ export function openRecovering(dir: string, spec: JsonFileSpec, open: JsonFileFa
       clearInvalidConfig: false,
       configFileMode: 0o600,
     });
-    void file.store;
+    return file;
+  };
+  const backupPathOf = (): string => join(dir, `${spec.name}.corrupt-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  /** Records that mean nothing leave the file; the file as it was is kept beside it. */
+  const sifted = (file: JsonFile): JsonFile => {
+    const { kept, dropped } = spec.sift?.(file.store) ?? { kept: file.store, dropped: [] };
+    if (dropped.length === 0) return file;
+    const backupPath = backupPathOf();
+    copyFileSync(path, backupPath);
+    for (const [key, value] of Object.entries(kept)) file.set(key, value);
+    onRecovered({
+      store: spec.name,
+      backupPath,
+      message: `${spec.name}.json held ${dropped.length === 1 ? 'a record' : `${dropped.length} records`} that meant nothing here and ${dropped.length === 1 ? 'was' : 'were'} left out (${dropped.join('; ')}); the rest is kept.`,
+    });
     return file;
   };
   try {
-    return make();
+    return sifted(make());
   } catch (error) {
-    if (isIoError(error)) throw error;
-    const path = `${dir}/${spec.name}.json`;
-    const backupPath = `${dir}/${spec.name}.corrupt-${new Date().toISOString().replaceAll(':', '-')}.json`;
+    if (isIoError(error)) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      const why = code === 'EISDIR' ? 'it is a directory, not a file' : message.replace(/^\w+: /, '');
+      throw new DnaError('STORE_UNREADABLE', `The app cannot open its ${spec.name} store ${path}: ${why} (${code}). Move it out of the way (or fix its permissions) and start the app again.`, { cause: error });
+    }
+    const backupPath = backupPathOf();
     renameSync(path, backupPath);
     onRecovered({
       store: spec.name,
@@ -135,6 +184,20 @@ export const STORE_SPECS = {
     name: 'accounts',
     schema: { accounts: { type: 'object', additionalProperties: accountRecordSchema, default: {} } },
     rootSchema: { additionalProperties: false },
+    sift: (store: Record<string, unknown>) => {
+      const accounts: Record<string, AccountRecord> = {};
+      const dropped: string[] = [];
+      const jids = new Set<string>();
+      for (const [key, record] of Object.entries((store['accounts'] ?? {}) as Record<string, AccountRecord>)) {
+        const problem = record.id !== key
+          ? `its account ${key} holds the record of ${record.id}`
+          : (accountRecordProblem(record) ?? (jids.has(record.jid) ? 'another account has the same address' : null));
+        jids.add(record.jid);
+        if (problem === null) accounts[key] = record;
+        else dropped.push(`account ${record.jid.slice(0, 80)}: ${problem.replace(/\.$/, "")}`);
+      }
+      return { kept: { ...store, accounts }, dropped };
+    },
   },
   settings: {
     name: 'settings',

@@ -49,6 +49,13 @@ export interface ResourcePresence {
   priority: number;
 }
 
+/**
+ * What is kept of people not on the roster, in the core and in the window alike: the conversations
+ * of the most recent strangers, the latest messages of each, and each body cut to a length.
+ * Conversations the user took part in are not a stranger's to bound.
+ */
+export const STRANGER_LIMITS = { conversations: 50, messages: 200, bodyChars: 4096 } as const;
+
 export interface RosterContact {
   jid: string;
   name: string | null;
@@ -82,6 +89,8 @@ export interface ChatMessage {
   error: string | null;
   /** Came from the server archive (XEP-0313) or as a carbon copy (XEP-0280). */
   source: 'live' | 'archive' | 'carbon';
+  /** From someone who is not on the roster: kept, but only the latest few, and shown as such. */
+  stranger: boolean;
 }
 
 /** One connection attempt: the delegation chain and its timeline as they grow. */
@@ -170,8 +179,11 @@ export interface EventPayloads {
   'connection.state': { accountId: string; state: ConnectionState; problem: { code: string; message: string } | null; retryInMs: number | null };
   /** The whole roster: after each login's roster fetch. */
   roster: { accountId: string; contacts: RosterContact[] };
-  /** One contact changed (roster push, presence, unread count); `contact` is null when it left the roster. */
-  'roster.contact': { accountId: string; jid: string; contact: RosterContact | null };
+  /**
+   * Contacts changed (roster push, presence, unread count) since the last roster event, gathered for
+   * a moment and sent each once in its latest state; `contact` is null when it left the roster.
+   */
+  'roster.contacts': { accountId: string; changes: { jid: string; contact: RosterContact | null }[] };
   'presence.own': { accountId: string; presence: OwnPresence };
   'subscription.request': { accountId: string; from: string };
   message: { accountId: string; message: ChatMessage };

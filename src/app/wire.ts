@@ -58,8 +58,13 @@ export async function answerCall(core: Callable, name: unknown, args: unknown): 
 
 // ---------------------------------------------------------------- the browser shell's WebSocket
 
-/** The subprotocol both sides speak; the token travels as a second offered subprotocol. */
+/**
+ * The subprotocol both sides speak. The page proves it may speak it with a second offered
+ * subprotocol: `code.X`, the one-time code its launch URL carried, or `token.X`, the session token
+ * the server handed it when that code was used.
+ */
 export const SUBPROTOCOL = 'posh-messenger.v1';
+export const CODE_PREFIX = 'code.';
 export const TOKEN_PREFIX = 'token.';
 export const API_PATH = '/api';
 /** Largest message either side accepts (the largest call, extra anchors, is 256 KiB of PEM). */
@@ -75,6 +80,8 @@ export interface CallMessage {
 export type ServerMessage =
   | ({ type: 'result'; id: number } & CallReply)
   | ({ type: 'event' } & AppEvent)
+  /** The session token, sent once to the page that used a launch code: it reconnects with it after a reload. */
+  | { type: 'session'; token: string }
   /** A message that could not be read at all: no id to answer to. */
   | { type: 'error'; error: CallFailure };
 

@@ -24,8 +24,6 @@ export interface DemoOptions {
   addresses?: TestbedAddresses;
   /** PATH-style list of directories to look for prosody, dnsmasq, nginx and openssl in. */
   programPath?: string;
-  /** The testbed's watchdog script, for a bundled app (see TestbedOptions.reaperScript). */
-  reaperScript?: string;
   bob?: BobTuning;
 }
 

@@ -120,7 +120,6 @@ class LocalDemo implements DemoController {
           variant: 'direct',
           contacts: [[{ jid: DEMO_ALICE, name: 'Alice' }, { jid: DEMO_BOB, name: 'Bob (demo bot)' }]],
           programPath: this.#options.programPath,
-          reaperScript: this.#options.reaperScript,
         }),
       );
       this.#testbed = testbed;

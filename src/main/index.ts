@@ -20,8 +20,6 @@ const OUT = join(import.meta.dirname, '..');
 const RENDERER_DIR = join(OUT, 'renderer');
 const PRELOAD_DIR = join(OUT, 'preload');
 const ICON = join(import.meta.dirname, '..', '..', 'build', 'icon.png');
-// The testbed's watchdog, built beside this file (electron.config.ts): it stops the demo's servers if this process dies.
-const REAPER = join(import.meta.dirname, 'reaper.js');
 
 // A data directory of its own (tests, portable use); set before the single-instance lock, which is per directory.
 if (process.env['POSH_MESSENGER_USER_DATA']) app.setPath('userData', process.env['POSH_MESSENGER_USER_DATA']);
@@ -46,7 +44,7 @@ async function start(): Promise<void> {
   const storage = electronStorage(app.getPath('userData'), (notice) => recoveries.push(notice));
   const core = createAppCore({
     storage,
-    demo: createDemoFactory({ ...demoOptionsFromEnv(), reaperScript: REAPER }),
+    demo: createDemoFactory(demoOptionsFromEnv()),
     info: { shell: 'electron', version: app.getVersion(), platform: process.platform },
   });
   const unwire = wireIpc(ipcMain, core, () => BrowserWindow.getAllWindows());

@@ -1,9 +1,7 @@
 // The testbed: real servers on loopback (dnsmasq, nginx, Prosody) with certificates made at start-up,
 // for the integration, UI, demo and benchmark suites (docs/ARCHITECTURE.md#the-testbed).
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { createTestbedCertificates, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
 import { serveControl, type ControlServer } from './control.ts';
 import { dnsmasqArguments, type DnsRecords } from './dnsmasq.ts';
@@ -12,6 +10,7 @@ import { markerFor, PID_RECORD, readPidRecord, removePidRecord, stopRecorded, wr
 import { busySockets, formatSocket, isRunning, spawnServer, stopServer, waitUntilBound, waitUntilFree, type SocketAddress } from './processes.ts';
 import { requirePrograms, TestbedError } from './programs.ts';
 import { PROSODY_PORTS, prosodySockets } from './prosody.ts';
+import { REAPER_MARKER, startReaper } from './reaper.ts';
 import { DEFAULT_ADDRESSES, DEFAULT_RUNTIME_DIR, DEFAULT_SCRAM_ITERATIONS, type Testbed, type TestbedAddresses, type TestbedOptions } from './types.ts';
 import { readableDir } from './webroot.ts';
 
@@ -25,7 +24,6 @@ export { probeXmpp, loginPlain, type ProbeTarget, type ProbeResult } from './xmp
 export type { IssuedCertificate } from './pki.ts';
 export { connectTestbed, type RemoteTestbed } from './control.ts';
 
-const REAPER = join(dirname(fileURLToPath(import.meta.url)), 'reaper.ts');
 
 function parseAddresses(options: TestbedOptions): TestbedAddresses {
   const addresses = { ...DEFAULT_ADDRESSES, ...options.addresses };
@@ -153,11 +151,10 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
   const controlSocket = join(runtimeDir, 'control.sock');
 
-  const reaperScript = options.reaperScript ?? REAPER;
   const running: Running = { dns: null, nginx: null, prosody: null, reaper: null };
   const recorded = (): RecordedProcess[] => {
     const entries: RecordedProcess[] = [];
-    if (running.reaper !== null) entries.push({ name: 'reaper', pid: running.reaper, marker: basename(reaperScript), group: true });
+    if (running.reaper !== null) entries.push({ name: 'reaper', pid: running.reaper, marker: REAPER_MARKER, group: true });
     for (const [server, program] of [[running.dns, programs.dnsmasq], [running.nginx, programs.nginx], [running.prosody, programs.prosody]] as const) {
       if (server) entries.push({ name: server.name, pid: server.pid, marker: markerFor(program!), group: true });
     }
@@ -166,13 +163,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const saveRecord = () => writePidRecord(recordPath, { owner: process.pid, processes: recorded() });
 
   // The watchdog comes first, so that a crash at any later point leaves nothing running.
-  const reaper = spawn(process.execPath, [reaperScript, String(process.pid), recordPath], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  });
-  reaper.unref();
-  running.reaper = reaper.pid ?? null;
+  running.reaper = startReaper(process.pid, recordPath);
   await saveRecord();
 
   const stopAll = async (): Promise<void> => {

@@ -31,10 +31,19 @@ export async function readPidRecord(path: string): Promise<PidRecord | null> {
   }
 }
 
+/**
+ * JSON with one process per line, keys in a fixed order: the reaper, a shell script, reads the
+ * lines without a JSON parser (reaper.ts).
+ */
+export function formatPidRecord(record: PidRecord): string {
+  const lines = record.processes.map(({ name, pid, marker, group }) => `  ${JSON.stringify({ name, pid, marker, group })}`);
+  return `{"owner":${record.owner},"processes":[\n${lines.join(',\n')}\n]}\n`;
+}
+
 export async function writePidRecord(path: string, record: PidRecord): Promise<void> {
   // Write then rename: the reaper may read at any moment and must never see half a file.
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(record, null, 2));
+  await writeFile(temporary, formatPidRecord(record));
   await rename(temporary, path);
 }
 

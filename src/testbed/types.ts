@@ -53,11 +53,6 @@ export interface TestbedOptions {
    * login; each entry's name is what the other one sees.
    */
   contacts?: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
-  /**
-   * The watchdog script (src/testbed/reaper.ts beside this module by default); a bundled app
-   * passes its compiled copy.
-   */
-  reaperScript?: string;
 }
 
 /** The testbed's certificates as a controller sees them: the CA as a certificate, and what Prosody presents now. */

@@ -27,6 +27,19 @@ declare module '@xmpp/client-core' {
     /** Internal to xmpp.js: subscribes the connection to a socket's data, close and error events. */
     _attachSocket(socket: unknown): void;
     _detachSocket(): void;
+    /** Internal to xmpp.js: the parser of the stream now, and how the connection follows one. */
+    parser: unknown;
+    _attachParser(parser: unknown): void;
+    _detachParser(): void;
+    /** Internal to xmpp.js: ends the socket and waits for its close (rejects after `timeout`). */
+    _closeSocket(timeout?: number): Promise<void>;
+    _onData(data: Buffer): void;
+    /** Internal to xmpp.js: reports a received <stream:error/> (see-other-host, or an 'error' event). */
+    _onStreamError(element: Element): void;
+    /** Internal to xmpp.js: takes the bound JID (resource binding). */
+    _jid(id: string): { toString(): string; bare(): { toString(): string } };
+    /** Internal to xmpp.js: sends <stream:error><condition/></stream:error> and disconnects. */
+    _streamError(condition: string): Promise<unknown>;
     _status(status: string, ...args: unknown[]): void;
     _ready(resumed?: boolean): void;
     hook(event: 'close', handler: () => Promise<void>): void;
@@ -39,19 +52,6 @@ declare module '@xmpp/connection-tcp' {
 
   /** The TCP framing of an XMPP stream (header, footer, sendMany). */
   export default class ConnectionTCP extends Client {}
-}
-
-declare module '@xmpp/iq/callee.js' {
-  import type { Client } from '@xmpp/client-core';
-  import type { Middleware, IncomingContext } from '@xmpp/middleware';
-  import type { Element } from '@xmpp/xml';
-
-  export type IqHandler = (context: IncomingContext & { element: Element }, next: () => unknown) => unknown;
-  export interface IqCallee {
-    get(ns: string, name: string, handler: IqHandler): void;
-    set(ns: string, name: string, handler: IqHandler): void;
-  }
-  export default function iqCallee(dependencies: { entity: Client; middleware: Middleware }): IqCallee;
 }
 
 declare module '@xmpp/stream-management' {
@@ -134,11 +134,22 @@ declare module '@xmpp/iq/caller.js' {
 }
 
 declare module '@xmpp/resource-binding' {
-  import type { IqCaller } from '@xmpp/iq/caller.js';
   import type { StreamFeatures } from '@xmpp/stream-features';
+  import type { Element } from '@xmpp/xml';
 
   export default function resourceBinding(
-    dependencies: { streamFeatures: StreamFeatures; iqCaller: IqCaller },
+    dependencies: { streamFeatures: StreamFeatures; iqCaller: { set(element: Element, to?: string, timeout?: number): Promise<Element | undefined> } },
     resource?: string | (() => string | Promise<string>),
   ): void;
+}
+
+declare module '@xmpp/middleware/lib/StanzaError.js' {
+  import type { Element } from '@xmpp/xml';
+
+  /** An <error/> answer to a stanza (RFC 6120 8.3), as xmpp.js reports it. */
+  export default class StanzaError extends Error {
+    condition: string;
+    text: string | undefined;
+    static fromElement(element: Element | undefined): StanzaError;
+  }
 }

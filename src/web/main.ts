@@ -1,7 +1,8 @@
 // The browser shell as a program: `node src/web/main.ts [--data-dir DIR] [--port N] [--no-browser]`.
 // It serves the built renderer and opens it in the local Chromium as an app window; closing that
 // window (or Ctrl+C) stops the server. Started with an IPC channel (by a test), it reports its
-// address over the channel instead, so the token never appears in any output.
+// address and session token over the channel instead, so neither appears in any output. The
+// window's address carries only a one-time launch code, dead once the page has used it.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,10 @@ export const defaultDataDir = (env: NodeJS.ProcessEnv = process.env): string =>
 
 export interface ReadyMessage {
   type: 'ready';
+  /** An address with a one-time launch code, good for one page. */
   url: string;
+  /** The session token, for the parent's own clients. */
+  token: string;
   origin: string;
   port: number;
   dataDir: string;
@@ -53,24 +57,33 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
     log: (line) => console.log(line),
   });
   let window: AppWindow | null = null;
-  const stop = async (): Promise<void> => {
-    window?.close();
-    await running.stop();
-    process.disconnect?.();
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      window?.close();
+      await running.stop();
+      // The channel may be gone already: the parent going away is one way to be stopped.
+      if (process.connected) process.disconnect();
+    })());
+  const stopAndExit = (): void => {
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`The browser shell did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void stop().then(() => process.exit(0));
-    });
-  }
-  process.once('disconnect', () => void stop());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
+  process.once('disconnect', stopAndExit);
 
   // Its progress and outcome (or what to install) are printed as they come; the window shows the same.
   if (values.demo) void startDemoFromCommandLine(running.core, (line) => console.log(line)).catch(() => undefined);
 
-  const { url, origin, port } = running.shell;
+  const { origin, port, token } = running.shell;
+  const url = running.shell.launchUrl();
   if (process.send) {
-    process.send({ type: 'ready', url, origin, port, dataDir } satisfies ReadyMessage);
+    process.send({ type: 'ready', url, token, origin, port, dataDir } satisfies ReadyMessage);
     return;
   }
   const browser = values['no-browser'] ? null : findChromium();
@@ -86,7 +99,7 @@ export async function runBrowserShell(argv: string[]): Promise<void> {
     : browser
       ? 'There is no display to open a window on. '
       : 'No Chromium was found (set POSH_BROWSER to a Chromium or Chrome binary). ';
-  console.log(`${why}Open this address in a Chromium-based browser on this machine (it carries this launch's access token; do not share it):\n\n  ${url}\n\nPress Ctrl+C to stop.`);
+  console.log(`${why}Open this address in a Chromium-based browser on this machine (its one-time code opens one page; do not share it):\n\n  ${url}\n\nPress Ctrl+C to stop.`);
 }
 
 if (import.meta.main) {

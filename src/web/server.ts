@@ -1,7 +1,10 @@
 // The browser shell's server: the built renderer over HTTP and the IPC contract over one WebSocket,
-// on 127.0.0.1 only. Pages reach the contract only with this launch's random token (handed to the
-// page in the URL fragment, which never reaches a server log), from our own Origin and Host (a DNS
-// rebinding page has the wrong Host; another site has the wrong Origin).
+// on 127.0.0.1 only. A page reaches the contract only from our own Origin and Host (a DNS rebinding
+// page has the wrong Host; another site has the wrong Origin), and only with a secret: a one-time
+// launch code (in the URL fragment, which never reaches a server log; on Chromium's command line,
+// where any local user can read it, so it dies at its first use or after two minutes), which the
+// server exchanges for this launch's session token over the socket itself. A spent code offered
+// again means someone raced the page to it: the token is replaced and every page disconnected.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,6 +17,7 @@ import {
   failureOf,
   MAX_MESSAGE_BYTES,
   parseClientMessage,
+  CODE_PREFIX,
   SUBPROTOCOL,
   TOKEN_PREFIX,
   type AppCore,
@@ -32,11 +36,18 @@ export interface WebShellOptions {
   startupEvents?: () => readonly AppEvent[];
   /** Lines about the server's life; never the token. */
   log?: (line: string) => void;
+  /** How long a launch code is good for (default LAUNCH_CODE_LIFETIME_MS). */
+  launchCodeLifetimeMs?: number;
 }
 
 export interface WebShell {
-  /** The address to open, with the token in the fragment. */
-  readonly url: string;
+  /** An address to open: a fresh one-time launch code in the fragment, good for one page. */
+  launchUrl(): string;
+  /**
+   * This launch's session token, for clients in the owning process (never in a URL or a log). It
+   * changes, and every page is disconnected, when a spent launch code is offered again.
+   */
+  readonly token: string;
   readonly origin: string;
   readonly port: number;
   /** Pages connected now. */
@@ -61,17 +72,28 @@ function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, reason: string):
 const offeredProtocols = (request: IncomingMessage): string[] =>
   (request.headers['sec-websocket-protocol'] ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
 
-function tokenMatches(offered: readonly string[], token: string): boolean {
-  const expected = Buffer.from(`${TOKEN_PREFIX}${token}`);
+function secretMatches(offered: readonly string[], prefix: string, secret: string): boolean {
+  const expected = Buffer.from(`${prefix}${secret}`);
   return offered.some((candidate) => {
     const given = Buffer.from(candidate);
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
 }
 
+const newSecret = (): string => randomBytes(32).toString('hex');
+
+/** How long a launch code waits for its page (Chromium's start on a slow machine included). */
+export const LAUNCH_CODE_LIFETIME_MS = 120_000;
+/** Spent codes remembered, to notice one coming back. */
+const SPENT_CODES_KEPT = 64;
+
 export async function startWebShell(options: WebShellOptions): Promise<WebShell> {
   const { core, log = () => undefined } = options;
-  const token = randomBytes(32).toString('hex');
+  let token = newSecret();
+  /** Launch codes handed out and not used yet, with when each expires; each opens one page, once. */
+  const launchCodes = new Map<string, number>();
+  /** Codes already used: one offered again means another program raced the page to it. */
+  const spentCodes = new Set<string>();
   const rendererRoot = await realpath(options.rendererDir);
   let origin = '';
   let host = '';
@@ -110,7 +132,7 @@ export async function startWebShell(options: WebShellOptions): Promise<WebShell>
   const sockets = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
-    // The token is offered as a subprotocol; the answer names only ours, never the token.
+    // The code or token is offered as a subprotocol; the answer names only ours, never the secret.
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
@@ -120,16 +142,30 @@ export async function startWebShell(options: WebShellOptions): Promise<WebShell>
     if (request.headers.host !== host) return refuseUpgrade(socket, 403, 'This server answers only to its own address.');
     if (request.headers.origin !== origin) return refuseUpgrade(socket, 403, 'Only the app\'s own page may connect.');
     const offered = offeredProtocols(request);
-    if (!offered.includes(SUBPROTOCOL) || !tokenMatches(offered, token)) {
+    if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade(socket, 401, 'A valid token is required.');
+    if ([...spentCodes].some((spent) => secretMatches(offered, CODE_PREFIX, spent))) {
+      // The page came second to its own code: whoever came first holds the token. Nobody keeps it.
+      token = newSecret();
+      for (const client of sockets.clients) client.terminate();
+      log('A launch code was used twice: another program on this computer may have opened the app. Every page was disconnected; start the app again.');
       return refuseUpgrade(socket, 401, 'A valid token is required.');
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => serveConnection(ws));
+    const now = Date.now();
+    for (const [candidate, expires] of launchCodes) if (expires <= now) launchCodes.delete(candidate);
+    const code = [...launchCodes.keys()].find((candidate) => secretMatches(offered, CODE_PREFIX, candidate));
+    if (code !== undefined) {
+      launchCodes.delete(code);
+      spentCodes.add(code);
+      if (spentCodes.size > SPENT_CODES_KEPT) spentCodes.delete(spentCodes.values().next().value!);
+    } else if (!secretMatches(offered, TOKEN_PREFIX, token)) return refuseUpgrade(socket, 401, 'A valid token is required.');
+    sockets.handleUpgrade(request, socket, head, (ws) => serveConnection(ws, code !== undefined));
   });
 
-  function serveConnection(ws: WebSocket): void {
+  function serveConnection(ws: WebSocket, launched: boolean): void {
     const send = (message: ServerMessage): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
     };
+    if (launched) send({ type: 'session', token });
     for (const event of options.startupEvents?.() ?? []) send({ type: 'event', ...event });
     const unsubscribe = core.subscribe((event) => send({ type: 'event', ...event }));
     ws.on('close', unsubscribe);
@@ -165,7 +201,14 @@ export async function startWebShell(options: WebShellOptions): Promise<WebShell>
 
   let closing: Promise<void> | null = null;
   return {
-    url: `${origin}/#token=${token}`,
+    get token() {
+      return token;
+    },
+    launchUrl: () => {
+      const code = newSecret();
+      launchCodes.set(code, Date.now() + (options.launchCodeLifetimeMs ?? LAUNCH_CODE_LIFETIME_MS));
+      return `${origin}/#code=${code}`;
+    },
     origin,
     port,
     connections: () => sockets.clients.size,

@@ -2,7 +2,7 @@
 // backwards (XEP-0059), where the server offers it (XEP-0030 on our own bare JID).
 import { randomUUID } from 'node:crypto';
 import { xml, type Element } from '@xmpp/xml';
-import { bareJid } from './jid.ts';
+import { bareJid, isOwnBareJid } from './jid.ts';
 import { NS_DELAY, NS_FORWARD, NS_MAM, parseMessage, type IncomingMessage } from './messages.ts';
 import type { XmppSession } from './session.ts';
 
@@ -23,8 +23,9 @@ export interface ArchivePage {
 export function parseArchived(stanza: Element, queryId: string, ownBare: string): IncomingMessage | null {
   const result = stanza.getChild('result', NS_MAM);
   if (!result || result.attrs.queryid !== queryId || !result.attrs.id) return null;
-  // Results come only from our own archive (our bare JID, or no from).
-  if (stanza.attrs.from && bareJid(stanza.attrs.from) !== ownBare) return null;
+  // Results come only from our own archive: our bare JID, or no from (XEP-0313 4.1.2); another
+  // resource of ours is not the archive.
+  if (stanza.attrs.from && !isOwnBareJid(stanza.attrs.from, ownBare)) return null;
   const forwarded = result.getChild('forwarded', NS_FORWARD);
   const inner = forwarded?.getChild('message');
   if (!forwarded || !inner) return null;
@@ -62,7 +63,7 @@ export class Archive {
     if (this.#offered !== null) return this.#offered;
     try {
       const info = await this.#session.parts.iqCaller.get(xml('query', { xmlns: NS_DISCO_INFO }), this.#session.jid, 10_000);
-      this.#offered = info.getChildren('feature').some((feature) => feature.attrs.var === NS_MAM);
+      this.#offered = info?.getChildren('feature').some((feature) => feature.attrs.var === NS_MAM) ?? false;
     } catch {
       this.#offered = false;
     }

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { xml, type Element } from '@xmpp/xml';
 import { Emitter } from './emitter.ts';
-import { bareJid } from './jid.ts';
+import { bareJid, canonicalBareJid, domainOf, isOwnBareJid } from './jid.ts';
 import { nextOutgoingState, type OutgoingEvent, type OutgoingState } from './message-state.ts';
 import type { XmppSession } from './session.ts';
 
@@ -33,7 +33,7 @@ export interface IncomingMessage {
 export type ParsedMessage =
   | { kind: 'message'; message: IncomingMessage }
   | { kind: 'receipt'; peer: string; id: string }
-  | { kind: 'error'; peer: string; id: string; error: string };
+  | { kind: 'error'; from: string; id: string; error: string };
 
 /** The stanza-id the account's own server stamped (XEP-0359), if any. */
 function ownStanzaId(message: Element, ownBare: string): string | null {
@@ -41,10 +41,22 @@ function ownStanzaId(message: Element, ownBare: string): string | null {
   return stamped?.attrs.id ?? null;
 }
 
-function delayStamp(...elements: Array<Element | undefined>): string | null {
+/**
+ * XEP-0203 and XEP-0160: the time a message was sent, when our own server held it (offline
+ * storage stamps it with its domain, or our bare JID); never later than now. A stamp the sender
+ * wrote is not taken: anyone could date a message into the middle of the history.
+ */
+function delayStamp(ownBare: string, now: Date, ...elements: Array<Element | undefined>): string | null {
+  const ownDomain = canonicalBareJid(domainOf(ownBare));
   for (const element of elements) {
-    const stamp = element?.getChild('delay', NS_DELAY)?.attrs.stamp;
-    if (stamp && !Number.isNaN(Date.parse(stamp))) return new Date(stamp).toISOString();
+    // A server appends its own <delay/>: the last one by us is the one that counts.
+    const delay = element?.getChildren('delay', NS_DELAY).findLast((candidate) => {
+      const by = candidate.attrs.from ?? '';
+      return !by.includes('/') && (canonicalBareJid(by) === ownDomain || isOwnBareJid(by, ownBare));
+    });
+    const stamp = delay?.attrs.stamp;
+    if (!stamp || Number.isNaN(Date.parse(stamp))) continue;
+    return new Date(Math.min(Date.parse(stamp), now.getTime())).toISOString();
   }
   return null;
 }
@@ -66,15 +78,16 @@ export function parseMessage(stanza: Element, ownBare: string, now: () => Date =
   const type = stanza.attrs.type ?? 'normal';
   if (type === 'error') {
     const id = stanza.attrs.id;
-    return id ? { kind: 'error', peer: bareJid(from), id, error: errorText(stanza) } : null;
+    return id ? { kind: 'error', from, id, error: errorText(stanza) } : null;
   }
   const carbon = stanza.getChild('received', NS_CARBONS) ?? stanza.getChild('sent', NS_CARBONS);
   let inner = stanza;
   let source: IncomingMessage['source'] = 'live';
   let direction: 'in' | 'out' = 'in';
   if (carbon) {
-    // XEP-0280 11: only our own server may send carbons; anyone else's are forgeries.
-    if (from !== '' && bareJid(from) !== ownBare) return null;
+    // XEP-0280 11: a carbon comes from the account's bare JID (or with no from: our server on its
+    // behalf, RFC 6120 8.1.2.1); from anyone else, another resource of the account included, it is a forgery.
+    if (from !== '' && !isOwnBareJid(from, ownBare)) return null;
     const forwarded = carbon.getChild('forwarded', NS_FORWARD)?.getChild('message');
     if (!forwarded) return null;
     inner = forwarded;
@@ -99,7 +112,7 @@ export function parseMessage(stanza: Element, ownBare: string, now: () => Date =
       peerFull,
       direction,
       body,
-      timestamp: delayStamp(inner, stanza) ?? now().toISOString(),
+      timestamp: delayStamp(ownBare, now(), inner, stanza) ?? now().toISOString(),
       source,
       receiptRequested: source === 'live' && inner.getChild('request', NS_RECEIPTS) !== undefined,
     },
@@ -133,8 +146,12 @@ export class Messaging {
   #outbox: string[] = [];
   #draining: Promise<void> | null = null;
 
-  constructor(session: XmppSession) {
+  readonly #mayGetReceipt: (bareJid: string) => boolean;
+
+  /** `mayGetReceipt(bareJid)`: whether a sender may learn from a receipt that we are online (XEP-0184 8). */
+  constructor(session: XmppSession, mayGetReceipt: (bareJid: string) => boolean) {
     this.#session = session;
+    this.#mayGetReceipt = mayGetReceipt;
     const { middleware } = session.parts;
     middleware.use(async (context, next) => {
       if (context.stanza.name !== 'message') return next();
@@ -216,14 +233,22 @@ export class Messaging {
   #onParsed(parsed: ParsedMessage): void {
     switch (parsed.kind) {
       case 'receipt':
-        this.#advance(parsed.id, 'receipt');
+        // XEP-0184 5: only the recipient can say it received the message.
+        if (this.#tracked.has(parsed.id) && bareJid(this.#tracked.get(parsed.id)!.to) === parsed.peer) this.#advance(parsed.id, 'receipt');
         return;
-      case 'error':
-        this.#advance(parsed.id, 'bounced', parsed.error);
+      case 'error': {
+        // RFC 6120 8.3.1: an error comes back from the recipient, or from a server on its way
+        // (the recipient's or ours); a stranger who guessed the id cannot bounce it.
+        const message = this.#tracked.get(parsed.id);
+        if (!message) return;
+        const from = bareJid(parsed.from || domainOf(this.#session.jid));
+        const bouncers = new Set([bareJid(message.to), bareJid(domainOf(message.to)), bareJid(domainOf(this.#session.jid))]);
+        if (bouncers.has(from)) this.#advance(parsed.id, 'bounced', parsed.error);
         return;
+      }
       case 'message': {
         const { message } = parsed;
-        if (message.receiptRequested && message.senderId && message.peerFull) {
+        if (message.receiptRequested && message.senderId && message.peerFull && this.#mayGetReceipt(message.peer)) {
           this.#session.send(xml('message', { to: message.peerFull, id: randomUUID() }, xml('received', { xmlns: NS_RECEIPTS, id: message.senderId }))).catch(() => undefined);
         }
         this.events.emit('message', message);

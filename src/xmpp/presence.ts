@@ -20,36 +20,46 @@ export interface OwnPresence {
   status: string;
 }
 
-export type PresenceTable = ReadonlyMap<string, ReadonlyMap<string, ResourcePresence>>;
+export type PresenceTable = Map<string, Map<string, ResourcePresence>>;
+
+/** Resources kept per contact: a real one has a handful; a hostile one must not grow the table without end. */
+export const MAX_RESOURCES_PER_CONTACT = 64;
 
 /**
- * The table after one presence stanza: available sets the resource, unavailable removes it.
- * Returns null when the stanza is not about availability (subscriptions, errors, probes).
+ * Applies one presence stanza to the table in place, in O(1): available sets the resource,
+ * unavailable removes it (a bare unavailable, every resource). Returns the contact's bare JID
+ * when its available resources changed, null when nothing changed or the stanza is not about
+ * availability (subscriptions, errors, probes).
  */
-export function applyPresence(table: PresenceTable, stanza: Element): { table: Map<string, Map<string, ResourcePresence>>; jid: string } | null {
+export function applyPresence(table: PresenceTable, stanza: Element): string | null {
   const from = stanza.attrs.from;
   const type = stanza.attrs.type;
   if (!from || (type !== undefined && type !== 'unavailable')) return null;
   const jid = bareJid(from);
   const resource = resourceOf(from);
-  const next = new Map([...table].map(([key, resources]) => [key, new Map(resources)]));
-  const resources = next.get(jid) ?? new Map<string, ResourcePresence>();
+  const resources = table.get(jid);
   if (type === 'unavailable') {
-    if (resource === '') resources.clear();
-    else resources.delete(resource);
-  } else {
-    const show = stanza.getChildText('show');
-    const priority = Number.parseInt(stanza.getChildText('priority') ?? '0', 10);
-    resources.set(resource, {
-      resource,
-      show: show && SHOWS.has(show) ? (show as Show) : null,
-      status: stanza.getChildText('status') || null,
-      priority: Number.isFinite(priority) ? Math.max(-128, Math.min(127, priority)) : 0,
-    });
+    if (!resources) return null;
+    if (resource === '') table.delete(jid);
+    else if (!resources.delete(resource)) return null;
+    if (resources.size === 0) table.delete(jid);
+    return jid;
   }
-  if (resources.size === 0) next.delete(jid);
-  else next.set(jid, resources);
-  return { table: next, jid };
+  const show = stanza.getChildText('show');
+  const priority = Number.parseInt(stanza.getChildText('priority') ?? '0', 10);
+  const entry: ResourcePresence = {
+    resource,
+    show: show && SHOWS.has(show) ? (show as Show) : null,
+    status: stanza.getChildText('status') || null,
+    priority: Number.isFinite(priority) ? Math.max(-128, Math.min(127, priority)) : 0,
+  };
+  if (resources) {
+    if (!resources.has(resource) && resources.size >= MAX_RESOURCES_PER_CONTACT) return null;
+    resources.set(resource, entry);
+  } else {
+    table.set(jid, new Map([[resource, entry]]));
+  }
+  return jid;
 }
 
 export function presenceStanza(own: OwnPresence): Element {
@@ -64,21 +74,19 @@ export interface PresenceEvents {
 
 export class Presence {
   readonly events = new Emitter<PresenceEvents>();
-  #table: Map<string, Map<string, ResourcePresence>> = new Map();
+  readonly #table: PresenceTable = new Map();
   #own: OwnPresence = { show: 'online', status: '' };
   readonly #session: XmppSession;
 
-  constructor(session: XmppSession) {
+  /** `follows(bareJid)`: whose presence is kept (the roster's contacts and the account itself); the rest is dropped. */
+  constructor(session: XmppSession, follows: (jid: string) => boolean) {
     this.#session = session;
     session.parts.middleware.use(async (context, next) => {
       if (context.stanza.name === 'presence') {
-        const applied = applyPresence(this.#table, context.stanza);
-        // "Unavailable" from a contact already offline changes nothing (a server answers every
-        // probe of an offline contact so, thousands at a login): no event.
-        if (applied && (this.#table.has(applied.jid) || applied.table.has(applied.jid))) {
-          this.#table = applied.table;
-          this.events.emit('contact', { jid: applied.jid, resources: this.resourcesOf(applied.jid) });
-        }
+        const from = context.stanza.attrs.from;
+        // A stranger's presence costs nothing: it is neither kept nor reported.
+        const jid = from && follows(bareJid(from)) ? applyPresence(this.#table, context.stanza) : null;
+        if (jid !== null) this.events.emit('contact', { jid, resources: this.resourcesOf(jid) });
       }
       return next();
     });
@@ -87,7 +95,7 @@ export class Presence {
       if (resumed) return;
       // A new session: what we knew of contacts is gone; the server sends it again after our presence.
       const known = [...this.#table.keys()];
-      this.#table = new Map();
+      this.#table.clear();
       for (const jid of known) this.events.emit('contact', { jid, resources: [] });
       await session.parts.entity.send(presenceStanza(this.#own));
     }, 1);
@@ -99,6 +107,11 @@ export class Presence {
 
   resourcesOf(jid: string): ResourcePresence[] {
     return [...(this.#table.get(jid)?.values() ?? [])];
+  }
+
+  /** Forgets a contact's presence (it left the roster). */
+  forget(jid: string): void {
+    if (this.#table.delete(jid)) this.events.emit('contact', { jid, resources: [] });
   }
 
   /** Remembers our presence and sends it when online (otherwise at the next login). */

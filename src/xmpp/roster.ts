@@ -3,7 +3,8 @@
 // held until the user approves or denies them.
 import { xml, type Element } from '@xmpp/xml';
 import { Emitter } from './emitter.ts';
-import { bareJid } from './jid.ts';
+import { stanzaError } from './iq-callee.ts';
+import { bareJid, isOwnBareJid } from './jid.ts';
 import type { XmppSession } from './session.ts';
 
 export const NS_ROSTER = 'jabber:iq:roster';
@@ -38,22 +39,22 @@ export function parseRosterItem(element: Element): RosterChange | null {
   };
 }
 
-/** RFC 6121 2.1.6: a push is accepted only from the account itself (no from, or our bare JID). */
+/** RFC 6121 2.1.6: a push is accepted only from the account itself (no from, or exactly our bare JID). */
 export function isTrustedPush(from: string | undefined, ownBareJid: string): boolean {
-  return from === undefined || from === '' || bareJid(from) === ownBareJid;
+  return from === undefined || from === '' || isOwnBareJid(from, ownBareJid);
 }
 
-/** The roster after one push: the item replaces its old version, or a `remove` deletes it. */
-export function applyRosterChange(items: ReadonlyMap<string, RosterItem>, change: RosterChange): Map<string, RosterItem> {
-  const next = new Map(items);
-  if (change.subscription === 'remove') next.delete(change.jid);
-  else next.set(change.jid, change);
-  return next;
+/** One push applied in place, in O(1): the item replaces its old version, or a `remove` deletes it. */
+export function applyRosterChange(items: Map<string, RosterItem>, change: RosterChange): void {
+  if (change.subscription === 'remove') items.delete(change.jid);
+  else items.set(change.jid, change);
 }
+
+/** Inbound subscription requests kept at once; past that, new ones are dropped until some are answered. */
+export const MAX_SUBSCRIPTION_REQUESTS = 500;
+
 
 export interface RosterEvents {
-  /** The whole roster, after every fetch and every push. */
-  roster: RosterItem[];
   /** The whole roster as the server sent it at this session's start. */
   fetched: RosterItem[];
   /** One item of a server push, before the `roster` event that follows it. */
@@ -63,7 +64,7 @@ export interface RosterEvents {
 
 export class Roster {
   readonly events = new Emitter<RosterEvents>();
-  #items = new Map<string, RosterItem>();
+  readonly #items = new Map<string, RosterItem>();
   readonly #requests = new Set<string>();
   readonly #session: XmppSession;
 
@@ -72,20 +73,19 @@ export class Roster {
     const { iqCallee, middleware } = session.parts;
     iqCallee.set(NS_ROSTER, 'query', (context) => {
       if (!isTrustedPush(context.stanza.attrs.from, session.jid)) return undefined;
-      for (const element of context.element.getChildren('item')) {
-        const change = parseRosterItem(element);
-        if (!change) continue;
-        this.#items = applyRosterChange(this.#items, change);
-        this.events.emit('item', change);
-      }
-      this.#publish();
+      // RFC 6121 2.1.6: a push carries exactly one item; any other is refused whole.
+      const items = context.element.getChildren('item');
+      const change = items.length === 1 ? parseRosterItem(items[0]!) : null;
+      if (!change) return stanzaError('modify', 'bad-request');
+      applyRosterChange(this.#items, change);
+      this.events.emit('item', change);
       return true;
     });
     middleware.use(async (context, next) => {
       const { stanza } = context;
       if (stanza.name === 'presence' && stanza.attrs.type === 'subscribe' && stanza.attrs.from) {
         const from = bareJid(stanza.attrs.from);
-        if (!this.#requests.has(from)) {
+        if (!this.#requests.has(from) && this.#requests.size < MAX_SUBSCRIPTION_REQUESTS) {
           this.#requests.add(from);
           this.events.emit('subscription-request', from);
         }
@@ -102,20 +102,23 @@ export class Roster {
     return [...this.#items.values()];
   }
 
+  /** The contact with this bare JID, if it is on the roster. */
+  item(jid: string): RosterItem | undefined {
+    return this.#items.get(jid);
+  }
+
   get requests(): string[] {
     return [...this.#requests];
   }
 
   async fetch(): Promise<RosterItem[]> {
     const query = await this.#session.parts.iqCaller.get(xml('query', { xmlns: NS_ROSTER }));
-    const items = new Map<string, RosterItem>();
+    this.#items.clear();
     for (const element of query?.getChildren('item') ?? []) {
       const change = parseRosterItem(element);
-      if (change && change.subscription !== 'remove') items.set(change.jid, change);
+      if (change && change.subscription !== 'remove') this.#items.set(change.jid, change);
     }
-    this.#items = items;
     this.events.emit('fetched', this.items);
-    this.#publish();
     return this.items;
   }
 
@@ -148,9 +151,5 @@ export class Roster {
   async #setItem(jid: string, name: string | null, groups: readonly string[]): Promise<void> {
     const item = xml('item', { jid, ...(name ? { name } : {}) }, ...groups.map((group) => xml('group', {}, group)));
     await this.#session.parts.iqCaller.set(xml('query', { xmlns: NS_ROSTER }, item));
-  }
-
-  #publish(): void {
-    this.events.emit('roster', this.items);
   }
 }

@@ -6,8 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
-import iqCallee, { type IqCallee } from '@xmpp/iq/callee.js';
-import iqCaller, { type IqCaller } from '@xmpp/iq/caller.js';
 import middleware, { type Middleware } from '@xmpp/middleware';
 import resourceBinding from '@xmpp/resource-binding';
 import streamFeatures from '@xmpp/stream-features';
@@ -26,9 +24,12 @@ import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
+import { IqCallee } from './iq-callee.ts';
+import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
 import { authenticationError, SaltedPasswordCache, ScramError } from './scram.ts';
+import { StreamViolation, type StreamLimits } from './stream-parser.ts';
 import { VerifiedClient } from './verified-client.ts';
 
 export type SessionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'refused' | 'auth-failed' | 'error';
@@ -69,6 +70,8 @@ export interface SessionOptions {
   streamManagement?: { requestAckIntervalMs?: number; timeoutMs?: number };
   /** resolveDelegation unless a test or the benchmark puts a baseline in its place. */
   delegation?: ResolveDelegation;
+  /** Bounds on what the server may send in one stanza (stream-parser.ts; defaults suit any real server). */
+  streamLimits?: Partial<StreamLimits>;
 }
 
 export interface SessionEvents {
@@ -103,6 +106,7 @@ type AttemptOutcome =
 
 /** The problem a failed login reports: a refused password is AUTH_FAILED, in words a person can act on. */
 export function loginProblem(failure: unknown, jid: string): { auth: boolean; problem: SessionProblem } {
+  if (failure instanceof StreamViolation) return { auth: false, problem: { code: failure.code, message: failure.message } };
   // @xmpp/sasl's own failures (no compatible mechanism, a <failure/>) get their stable codes first.
   const error = authenticationError(failure);
   if (error instanceof ScramError) {
@@ -145,20 +149,24 @@ export class XmppSession {
     this.jid = options.jid;
     this.domain = normalizeDomain(domainOf(options.jid));
     this.events = new Emitter<SessionEvents>();
-    const entity = new VerifiedClient({ domain: this.domain, timeout: 3000 }, () => this.#takeSocket());
+    const entity = new VerifiedClient({ account: this.jid, domain: this.domain, timeout: 3000, streamLimits: options.streamLimits }, () => this.#takeSocket());
     // xmpp.js reports every failure as an 'error' event; the attempt in progress decides what it
     // means, and a lost connection names the last one (e.g. the stream error <system-shutdown/>).
     entity.on('error', (error: unknown) => {
+      // The stream error this client ended the connection with is why it was lost, whatever fails after it.
+      if (this.#lastError instanceof StreamViolation) return;
       this.#lastError = error;
     });
     const mw = middleware({ entity });
     const features = streamFeatures({ middleware: mw });
-    const caller = iqCaller({ entity, middleware: mw });
-    const callee = iqCallee({ entity, middleware: mw });
-    // Stream management before resource binding: its feature handler resumes, or binds first and then enables.
+    // Stream management first: its middleware counts every stanza received (XEP-0198 4), also those
+    // the iq caller and callee answer without passing them on; and before resource binding, since
+    // its feature handler resumes, or binds first and then enables.
     const sm = streamManagement({ streamFeatures: features, entity, middleware: mw });
     sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
     sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
+    const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });
+    const callee = new IqCallee({ entity, middleware: mw });
     resourceBinding({ streamFeatures: features, iqCaller: caller }, options.resource ?? `posh-${randomUUID().slice(0, 8)}`);
     const saltedPasswordCache = new SaltedPasswordCache(2);
     setupAuthentication({
@@ -246,9 +254,13 @@ export class XmppSession {
     const wasActive = this.#phase !== 'idle';
     this.#phase = 'stopping';
     const { entity } = this.parts;
+    // Held before stopping: xmpp.js lets go of a socket that did not close in time.
+    const socket = entity.socket as TLSSocket | null;
     if (wasActive || entity.status !== 'offline') {
       await entity.stop().catch(() => undefined);
     }
+    // A server that never closes its side keeps no socket of ours open.
+    socket?.destroy();
     this.#socket?.destroy();
     this.#socket = null;
     this.#phase = 'idle';
@@ -277,7 +289,12 @@ export class XmppSession {
   #onDisconnect(): void {
     if (this.#phase !== 'online' || !this.#running) return;
     this.#phase = 'idle';
-    const condition = (this.#lastError as { condition?: string } | null)?.condition;
+    const lastError = this.#lastError;
+    if (lastError instanceof StreamViolation) {
+      this.#scheduleRetry({ code: lastError.code, message: `${lastError.message} The stream was closed (<${lastError.condition}/>); reconnecting.` }, true);
+      return;
+    }
+    const condition = (lastError as { condition?: string } | null)?.condition;
     const why = condition ? ` (the server said <${condition}/>)` : '';
     this.#scheduleRetry({ code: 'CONNECTION_LOST', message: `The connection to ${this.domain}'s server was lost${why}; reconnecting.` }, true);
   }
@@ -296,6 +313,7 @@ export class XmppSession {
   async #attempt(reconnecting: boolean): Promise<SessionState> {
     if (!this.#running) return this.#state;
     this.#phase = 'attempting';
+    this.#lastError = null;
     const attemptId = randomUUID();
     this.#attemptId = attemptId;
     this.#recorderSteps.length = 0;
@@ -350,7 +368,9 @@ export class XmppSession {
 
   async #closeQuietly(): Promise<void> {
     const { entity } = this.parts;
-    if (entity.socket) await entity.disconnect().catch(() => undefined);
+    const socket = entity.socket as TLSSocket | null;
+    if (socket) await entity.disconnect().catch(() => undefined);
+    socket?.destroy();
     this.#socket?.destroy();
     this.#socket = null;
   }

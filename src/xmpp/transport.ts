@@ -3,7 +3,7 @@
 // Nothing but the stream header and <starttls/> is ever written before the verdict.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Parser, type Element } from '@xmpp/xml';
+import type { Element } from '@xmpp/xml';
 import type { TrustStore } from '../lookup/anchors.ts';
 import { lookUpAddresses } from '../lookup/delegation.ts';
 import type { DnsResolver } from '../lookup/resolver.ts';
@@ -11,6 +11,7 @@ import type { StepRecorder } from '../lookup/steps.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
 import type { ChainVerification, ConnectCandidate, ConnectionFacts, Domain, ServiceName, Verdict } from '../verify/types.ts';
 import { chainVerificationOf, presentedCertificates } from './peer-chain.ts';
+import { BEFORE_TLS_LIMITS, XmppStreamParser } from './stream-parser.ts';
 
 const NS_STREAM = 'http://etherx.jabber.org/streams';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -46,9 +47,11 @@ export type SecureConnectResult<J extends Judged> =
 
 class AttemptError extends DnaError<'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'> {}
 
+/** RFC 6120 4.8.2: a client stream's content namespace is jabber:client, a server stream's jabber:server. */
+const contentNamespace = (service: ServiceName): string => (service === 'xmpp-server' ? 'jabber:server' : 'jabber:client');
+
 function streamHeader(domain: string, service: ServiceName): string {
-  const ns = service === 'xmpp-server' ? 'jabber:server' : 'jabber:client';
-  return `<?xml version='1.0'?><stream:stream xmlns='${ns}' xmlns:stream='${NS_STREAM}' to='${domain}' version='1.0'>`;
+  return `<?xml version='1.0'?><stream:stream xmlns='${contentNamespace(service)}' xmlns:stream='${NS_STREAM}' to='${domain}' version='1.0'>`;
 }
 
 function openTcp(address: string, port: number, signal: AbortSignal): Promise<Socket> {
@@ -69,25 +72,43 @@ function openTcp(address: string, port: number, signal: AbortSignal): Promise<So
   });
 }
 
-/** RFC 6120 5.4.2: open a stream, require <starttls/> among the features, and wait for <proceed/>. */
+/**
+ * RFC 6120 5.4.2: open a stream, require <starttls/> among the features, and wait for <proceed/>.
+ * Anyone on the path can write here, so the stream is read by the hardened parser with the
+ * before-TLS budget, and a violation ends the attempt with its own stream error.
+ */
 function negotiateStartTls(socket: Socket, domain: string, service: ServiceName, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const parser = new Parser();
+    const parser = new XmppStreamParser(BEFORE_TLS_LIMITS, contentNamespace(service));
     const finish = (error?: Error) => {
       socket.off('data', onData);
       socket.off('error', onError);
       socket.off('close', onClose);
       signal.removeEventListener('abort', onAbort);
+      parser.end();
       parser.removeAllListeners();
       if (error) reject(error);
       else resolve();
     };
     const failTls = (message: string, cause?: unknown) => finish(new AttemptError('TLS_HANDSHAKE_FAILED', message, { cause }));
-    const onData = (data: Buffer) => parser.write(data.toString('utf8'));
+    const onData = (data: Buffer) => parser.write(data);
     const onError = (error: Error) => failTls(`The connection failed during STARTTLS: ${error.message}.`, error);
     const onClose = () => failTls('The server closed the connection before STARTTLS completed.');
     const onAbort = () => failTls(`STARTTLS did not complete in time (${messageOf(signal.reason)}).`, signal.reason);
-    parser.on('error', (error) => failTls(`The server sent malformed XML before TLS: ${error.message}.`, error));
+    parser.on('violation', (violation) => {
+      // The caller destroys the socket on failure: the stream error is out (or a second has gone) first.
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      socket.on('error', () => undefined);
+      let reported = false;
+      const report = () => {
+        if (reported) return;
+        reported = true;
+        failTls(`Before TLS, ${violation.message.replace(/^The server/, 'the server')}`, violation);
+      };
+      socket.end(`<stream:error><${violation.condition} xmlns='${NS_STREAM_ERRORS}'/></stream:error></stream:stream>`, report);
+      setTimeout(report, 1000).unref();
+    });
     parser.on('element', (element: Element) => {
       if (element.is('error', NS_STREAM)) {
         const condition = element.getChildElements().find((child) => child.attrs.xmlns === NS_STREAM_ERRORS)?.name ?? 'undefined-condition';

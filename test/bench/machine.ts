@@ -33,7 +33,7 @@ export async function machineInfo(): Promise<MachineInfo> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     chromium: await versionOf(process.env['POSH_BROWSER'] ?? '/usr/bin/chromium', ['--version'], /(\d+\.\d+\.\d+\.\d+)/),
-    prosody: await versionOf('prosodyctl', ['about'], /Prosody\s+(\S+)/),
+    prosody: await versionOf('prosodyctl', ['about'], /^Prosody (\d\S*)/m),
     kernel: (await versionOf('uname', ['-r'], /(\S+)/)) ?? 'unknown',
     date: new Date().toISOString(),
   };

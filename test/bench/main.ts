@@ -11,6 +11,7 @@ import { startBenchNetwork, type BenchNetwork } from './network.ts';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { runScenarioA, runScenarioB } from './scenario-login.ts';
+import { runScenarioF } from './scenario-roster.ts';
 import { runScenarioC } from './scenario-scram.ts';
 import { runScenarioE } from './scenario-ui.ts';
 import { runScenarioD } from './scenario-verify.ts';
@@ -59,6 +60,9 @@ async function bench(options: BenchOptions, cleanups: Array<() => Promise<void>>
         break;
       case 'e':
         results.scenarios.e = await runScenarioE({ testbed, runs: options.runs, smoke: options.smoke, scratch, log });
+        break;
+      case 'f':
+        results.scenarios.f = await runScenarioF({ runs: options.runs, smoke: options.smoke, scratch, log });
         break;
     }
     log(`(${scenario}) took ${Math.round((performance.now() - at) / 1000)} s`);

@@ -4,6 +4,7 @@ import { limitFormula } from './limit.ts';
 import type { MachineInfo } from './machine.ts';
 import type { Delays } from './network.ts';
 import type { SizeResult, VariantResult, WarmResult } from './scenario-login.ts';
+import type { RosterResult } from './scenario-roster.ts';
 import type { ScramResult } from './scenario-scram.ts';
 import type { UiResult } from './scenario-ui.ts';
 import type { VerifyResult } from './scenario-verify.ts';
@@ -12,7 +13,7 @@ import type { Summary } from './stats.ts';
 export interface BenchResults {
   machine: MachineInfo;
   options: { delays: Delays; runs: number; idleMs: number; smoke: boolean };
-  scenarios: { a?: SizeResult[]; b?: WarmResult; c?: ScramResult; d?: VerifyResult; e?: UiResult };
+  scenarios: { a?: SizeResult[]; b?: WarmResult; c?: ScramResult; d?: VerifyResult; e?: UiResult; f?: RosterResult };
   durationMs: number;
 }
 
@@ -145,7 +146,7 @@ function scenarioE(ui: UiResult): string {
     ms(size.loginMs),
     ms(size.deliveryMs),
     `${size.events.roster.count} × ${ms(size.events.roster.bytes / Math.max(1, size.events.roster.count) / 1000)} kB`,
-    `${size.events.rosterContact.count} × ${ms(size.events.rosterContact.bytes / Math.max(1, size.events.rosterContact.count))} B`,
+    `${size.events.rosterContacts.count} × ${ms(size.events.rosterContacts.bytes / Math.max(1, size.events.rosterContacts.count))} B`,
     `${size.events.message.count}`,
   ]);
   return [
@@ -156,11 +157,35 @@ function scenarioE(ui: UiResult): string {
       rows,
     ),
     '',
-    table(['contacts / messages', 'UI login ms', 'conversation delivered in ms', 'whole-roster events', 'per-contact events', 'message events'], traffic),
+    table(['contacts / messages', 'UI login ms', 'conversation delivered in ms', 'whole-roster events', 'contact-change events', 'message events'], traffic),
     '',
     `App start to interactive (the shell as its own process until the page shows the account; Chromium already running, its launch took ${ms(ui.chromiumLaunchMs)} ms): ${mp(ui.appStart.interactive)} ms (median / p90), of which the shell's start ${mp(ui.appStart.shellReady)} ms.`,
     '',
     'First render: click to the first painted frame that shows the list ("first" is the very first time, cold code; then the median / p90 of the runs). Frame work: main-thread time from a frame\'s start to the end of its rendering, one scroll step per frame.',
+  ].join('\n');
+}
+
+/** The time from online to settled (the roster and every presence), per contact. */
+const rosterWorkPerContact = (size: RosterResult['sizes'][number]): number => (size.settledMs.median - size.onlineMs.median) / size.contacts;
+
+function scenarioF(roster: RosterResult): string {
+  const smallest = roster.sizes[0];
+  const perContact = rosterWorkPerContact;
+  const rows = roster.sizes.map((size) => [
+    size.contacts.toLocaleString('en-US'),
+    mp(size.onlineMs),
+    mp(size.settledMs),
+    smallest ? ratio(perContact(size) / perContact(smallest)) : '–',
+    `${ms1(size.longestStallMs.median)} / ${ms1(size.longestStallMs.max)}`,
+    `${ms1(size.verdictStallMs.median)}`,
+    `${ms(size.changeEvents.median)} × ${ms(size.changeBytes.median / Math.max(1, size.changeEvents.median) / 1000)} kB`,
+  ]);
+  return [
+    '### (f) A roster comes online (the app core against a scripted server in its own process)',
+    '',
+    table(['contacts', 'click to online ms: median / p90', 'click to roster settled ms: median / p90', 'roster work per contact (settled − online), relative to the smallest', 'longest event-loop stall from the verdict on, ms: median / worst', 'the verdict\'s turn, ms (median)', 'contact-change events × size'], rows),
+    '',
+    'Settled: the UI events show every contact\'s presence. A stall is a turn that kept a 1 ms timer waiting; from the verdict on covers SASL, bind, the roster result and every presence (the certificate\'s own turn, the same at every size, is apart). Linear growth shows as a flat "per contact" column (the login before it costs the same at every size).',
   ].join('\n');
 }
 
@@ -216,6 +241,18 @@ export function targetsOf(results: BenchResults): Target[] {
     targets.push({ scenario: label, target: '95% of conversation scroll frames < 16.7 ms', measured: percent(size.conversationScroll.shareUnderBudget), met: size.conversationScroll.shareUnderBudget >= 0.95 });
     targets.push({ scenario: label, target: 'renderer < 300 MB', measured: `${ms(size.memory.rendererPssMB)} MB`, met: size.memory.rendererPssMB < 300 });
   }
+  const roster = results.scenarios.f?.sizes ?? [];
+  const smallest = roster[0];
+  for (const size of roster) {
+    const label = `f ${size.contacts}`;
+    if (size.contacts === 5000) {
+      targets.push({ scenario: label, target: 'longest event-loop stall < 50 ms', measured: `${ms1(size.longestStallMs.max)} ms (worst run)`, met: size.longestStallMs.max < 50 });
+    }
+    if (smallest && size !== smallest) {
+      const growth = rosterWorkPerContact(size) / rosterWorkPerContact(smallest);
+      targets.push({ scenario: label, target: `linear: roster work per contact within 1.5x of ${smallest.contacts}'s`, measured: ratio(growth), met: growth <= 1.5 });
+    }
+  }
   return targets;
 }
 
@@ -227,12 +264,13 @@ export function renderReport(results: BenchResults): string {
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; Chromium ${machine.chromium ?? '?'}; Prosody ${machine.prosody ?? '?'}; Linux ${machine.kernel}. ` +
       `${options.runs} runs per variant; injected: DNS ${options.delays.dnsMs} ms per answer, web ${options.delays.webMs} ms and XMPP ${options.delays.xmppMs} ms per round trip. Took ${Math.round(results.durationMs / 1000)} s.`,
   ];
-  const { a, b, c, d, e } = results.scenarios;
+  const { a, b, c, d, e, f } = results.scenarios;
   if (a) sections.push('', scenarioA(a, options.delays));
   if (b) sections.push('', scenarioB(b));
   if (c) sections.push('', scenarioC(c));
   if (d) sections.push('', scenarioD(d));
   if (e) sections.push('', scenarioE(e));
+  if (f) sections.push('', scenarioF(f));
   const targets = targetsOf(results);
   if (targets.length > 0) {
     sections.push('', '### Targets (reported, not asserted)', '', table(['scenario', 'target', 'measured', 'met'], targets.map((t) => [t.scenario, t.target, t.measured, t.met ? 'yes' : '**no**'])));

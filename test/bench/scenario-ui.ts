@@ -45,7 +45,7 @@ export interface UiSizeResult {
   conversationScroll: FrameResult;
   memory: RendererMemory;
   /** What the core sent the page from the login to the end of the conversation. */
-  events: { roster: EventTraffic; rosterContact: EventTraffic; message: EventTraffic };
+  events: { roster: EventTraffic; rosterContacts: EventTraffic; message: EventTraffic };
 }
 
 export interface UiResult {
@@ -125,10 +125,10 @@ async function scrollPasses(bench: BenchPage, selector: string, runs: number, st
 }
 
 function countEvents(shell: RunningBrowserShell, peer: string) {
-  const traffic = { roster: { count: 0, bytes: 0 }, rosterContact: { count: 0, bytes: 0 }, message: { count: 0, bytes: 0 } };
+  const traffic = { roster: { count: 0, bytes: 0 }, rosterContacts: { count: 0, bytes: 0 }, message: { count: 0, bytes: 0 } };
   let fromPeer = 0;
   const unsubscribe = shell.core.subscribe((event: AppEvent) => {
-    const bucket = event.event === 'roster' ? traffic.roster : event.event === 'roster.contact' ? traffic.rosterContact : event.event === 'message' ? traffic.message : null;
+    const bucket = event.event === 'roster' ? traffic.roster : event.event === 'roster.contacts' ? traffic.rosterContacts : event.event === 'message' ? traffic.message : null;
     if (!bucket) return;
     bucket.count += 1;
     // The wire form the browser shell sends (src/web/protocol.ts).
@@ -161,7 +161,7 @@ async function measureSize(context: UiContext, browser: Browser, size: UiSize): 
     browserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await browserContext.newPage();
     const framesFromPeer = countFrames(page, users.peer);
-    await page.goto(shell.shell.url);
+    await page.goto(shell.shell.launchUrl());
     await page.getByTestId('nav-account').waitFor({ timeout: 30_000 });
     const loginMs = await signIn(page, testbed, users);
 
@@ -224,7 +224,7 @@ async function measureSize(context: UiContext, browser: Browser, size: UiSize): 
     );
     return {
       size, loginMs, deliveryMs, rosterFirstRender, rosterScroll, conversationFirstRender, conversationScroll, memory,
-      events: { roster: { ...counted.traffic.roster }, rosterContact: { ...counted.traffic.rosterContact }, message: { ...counted.traffic.message } },
+      events: { roster: { ...counted.traffic.roster }, rosterContacts: { ...counted.traffic.rosterContacts }, message: { ...counted.traffic.message } },
     };
   } finally {
     counted.unsubscribe();

@@ -56,7 +56,7 @@ export async function scramLoginTiming(implementation: ScramImplementation, targ
   const startedAt = epochMs();
   loop.enable();
   const socket = await openTls(target);
-  const entity = new VerifiedClient({ domain: target.domain, timeout: 10_000 }, async () => socket);
+  const entity = new VerifiedClient({ account: `${target.username}@${target.domain}`, domain: target.domain, timeout: 10_000 }, async () => socket);
   const pipeline = middleware({ entity });
   const features = streamFeatures({ middleware: pipeline });
   resourceBinding({ streamFeatures: features, iqCaller: iqCaller({ entity, middleware: pipeline }) }, `bench-${implementation}`);

@@ -1,11 +1,13 @@
 // The app core through call(), as every shell drives it, against the testbed.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallError, type AccountSummary, type ChatMessage, type DelegationReport, type SessionSnapshot } from '../../src/app/contract.ts';
 import { createAppCore } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
+import { prosodyPaths, writeRoster } from '../../src/testbed/prosody.ts';
 import type { PoshResult } from '../../src/verify/types.ts';
-import { addTestbedAccount, recordedCore } from '../support/app-core.ts';
+import { addTestbedAccount, contactChange, recordedCore } from '../support/app-core.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;
@@ -130,13 +132,22 @@ describe('domain.check', () => {
 });
 
 describe('chat through two cores', () => {
-  /** Two new users on the testbed (so no other test's messages reach them), each with a core and an account. */
-  async function twoFreshCores() {
+  /**
+   * Two new users on the testbed (so no other test's messages reach them), each with a core and an
+   * account; `contacts`: each on the other's roster with a mutual subscription, as receipts need
+   * (XEP-0184 8), written before their first login.
+   */
+  async function twoFreshCores({ contacts = false } = {}) {
     const stamp = Date.now().toString(36);
     const [aliceJid, bobJid] = await Promise.all([
       testbed.addUser(`alice-${stamp}`, 'example.com', 'alice-core-pw'),
       testbed.addUser(`bob-${stamp}`, 'example.com', 'bob-core-pw'),
     ]);
+    if (contacts) {
+      const data = prosodyPaths(join(testbed.runtimeDir, 'prosody')).data;
+      await writeRoster(data, aliceJid, [{ jid: bobJid, name: 'Bob' }]);
+      await writeRoster(data, bobJid, [{ jid: aliceJid, name: 'Alice' }]);
+    }
     const alice = recordedCore();
     const bob = recordedCore();
     const aliceAccount = await addTestbedAccount(alice.core, testbed, aliceJid);
@@ -145,7 +156,7 @@ describe('chat through two cores', () => {
   }
 
   it('alice and bob exchange messages both ways; a message written offline is sent once online; history comes local, then from the archive', async () => {
-    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores();
+    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores({ contacts: true });
     try {
       // Written before alice is connected: queued, then sent once she is online.
       const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written offline' }])) as ChatMessage;
@@ -184,7 +195,7 @@ describe('chat through two cores', () => {
   });
 
   it('a message written offline survives new account settings: the next session sends it, once', async () => {
-    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores();
+    const { alice, bob, aliceJid, bobJid, aliceAccount, bobAccount } = await twoFreshCores({ contacts: true });
     try {
       const queued = (await alice.core.call('chat.send', [{ accountId: aliceAccount.id, to: bobJid, body: 'written before the settings changed' }])) as ChatMessage;
       // New settings replace the session that holds the queued message.
@@ -207,23 +218,23 @@ describe('chat through two cores', () => {
       expect((await failure(one.core.call('roster.add', [{ accountId: oneAccount.id, jid: twoJid }]))).code).toBe('NOT_CONNECTED');
       await Promise.all([one.core.call('session.connect', [{ accountId: oneAccount.id }]), two.core.call('session.connect', [{ accountId: twoAccount.id }])]);
       const request = two.waitFor('subscription.request', ({ from }) => from === oneJid);
-      // After the login's whole roster, each change arrives as that one contact.
+      // After the login's whole roster, a change arrives as that contact alone.
       const fullRosters = () => one.events.filter((event) => event.event === 'roster').length;
       const fullAtLogin = fullRosters();
-      const listed = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact?.name === 'Two');
+      const listed = contactChange(one, (jid, contact) => jid === twoJid && contact?.name === 'Two');
       await one.core.call('roster.add', [{ accountId: oneAccount.id, jid: twoJid, name: 'Two' }]);
       await listed;
       await request;
       expect(((await two.core.call('session.snapshot', [{ accountId: twoAccount.id }])) as SessionSnapshot).subscriptionRequests).toEqual([oneJid]);
-      const approved = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact?.subscription === 'to');
+      const approved = contactChange(one, (jid, contact) => jid === twoJid && contact?.subscription === 'to');
       await two.core.call('subscription.answer', [{ accountId: twoAccount.id, jid: oneJid, approve: true }]);
       await approved;
       expect(((await two.core.call('session.snapshot', [{ accountId: twoAccount.id }])) as SessionSnapshot).subscriptionRequests).toEqual([]);
       // A message from a contact counts as unread on the contact until it is marked read.
-      const unread = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact?.unread === 1);
+      const unread = contactChange(one, (jid, contact) => jid === twoJid && contact?.unread === 1);
       await two.core.call('chat.send', [{ accountId: twoAccount.id, to: oneJid, body: 'hi one' }]);
       await unread;
-      const read = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact?.unread === 0);
+      const read = contactChange(one, (jid, contact) => jid === twoJid && contact?.unread === 0);
       await one.core.call('chat.markRead', [{ accountId: oneAccount.id, peer: twoJid }]);
       await read;
       expect(fullRosters()).toBe(fullAtLogin);
@@ -231,11 +242,11 @@ describe('chat through two cores', () => {
       const snapshot = (await one.core.call('session.snapshot', [{ accountId: oneAccount.id }])) as SessionSnapshot;
       expect(snapshot.roster.find((contact) => contact.jid === twoJid)).toMatchObject({ name: 'Two', subscription: 'to', unread: 0 });
       // RFC 6121 4: a contact's presence changes only that contact.
-      const away = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact?.presence[0]?.show === 'away');
+      const away = contactChange(one, (jid, contact) => jid === twoJid && contact?.presence[0]?.show === 'away');
       await two.core.call('presence.set', [{ accountId: twoAccount.id, show: 'away', status: 'lunch' }]);
-      expect((await away).contact?.presence[0]?.status).toBe('lunch');
+      expect((await away)?.presence[0]?.status).toBe('lunch');
       // RFC 6121 2.5: a removed contact leaves as a null contact.
-      const removed = one.waitFor('roster.contact', ({ jid, contact }) => jid === twoJid && contact === null);
+      const removed = contactChange(one, (jid, contact) => jid === twoJid && contact === null);
       await one.core.call('roster.remove', [{ accountId: oneAccount.id, jid: twoJid }]);
       await removed;
       expect(fullRosters()).toBe(fullAtLogin);

@@ -42,7 +42,9 @@ async function online(jid: string, resource?: string): Promise<ChatFeatures> {
 const itemOf = (items: RosterItem[], jid: string) => items.find((item) => item.jid === jid);
 /** The roster once its item for `jid` passes `test`: now, or at a later push. */
 const rosterWhere = async (client: ChatFeatures, jid: string, test: (item: RosterItem | undefined) => boolean): Promise<RosterItem[]> =>
-  test(itemOf(client.roster.items, jid)) ? client.roster.items : nextEvent(client.roster.events, 'roster', (items) => test(itemOf(items, jid)));
+  test(itemOf(client.roster.items, jid))
+    ? client.roster.items
+    : nextEvent(client.roster.events, 'item', () => test(itemOf(client.roster.items, jid))).then(() => client.roster.items);
 
 describe('roster and subscriptions (RFC 6121 2 and 3)', () => {
   it('add, approve both ways, rename and remove arrive as roster pushes', async () => {

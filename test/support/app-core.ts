@@ -1,6 +1,6 @@
 // App cores on the testbed for integration tests: a core over memory storage, its events in a
 // list, and bounded waits on them.
-import type { AccountSummary, AppCore, AppEvent, EventName, EventPayloads } from '../../src/app/contract.ts';
+import type { AccountSummary, AppCore, AppEvent, EventName, EventPayloads, RosterContact } from '../../src/app/contract.ts';
 import { createAppCore, type AppCoreDependencies } from '../../src/app/core.ts';
 import { memoryStorage } from '../../src/app/storage.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
@@ -39,6 +39,12 @@ export function recordedCore(deps: Partial<AppCoreDependencies> = {}): RecordedC
       });
     },
   };
+}
+
+/** The first contact change (in a roster.contacts event from now on) that passes `test`: the contact, or null when removed. */
+export async function contactChange(recorded: RecordedCore, test: (jid: string, contact: RosterContact | null) => boolean): Promise<RosterContact | null> {
+  const { changes } = await recorded.waitFor('roster.contacts', (payload) => payload.changes.some(({ jid, contact }) => test(jid, contact)));
+  return changes.find(({ jid, contact }) => test(jid, contact))!.contact;
 }
 
 /** Adds a testbed account (the testbed's resolver and CA for it alone). */

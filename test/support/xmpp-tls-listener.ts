@@ -121,11 +121,14 @@ export async function startXmppListener(spec: XmppListenerSpec): Promise<XmppLis
   });
   return {
     connections,
-    stop: async () => {
-      const closed = once(server, 'close');
-      server.close();
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    stop: () => closeServer(server, sockets),
   };
+}
+
+/** Stops listening and ends the connections still open, so no test waits on a peer's goodbye. */
+export async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  for (const socket of sockets) socket.destroy();
+  await closed;
 }

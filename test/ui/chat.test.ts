@@ -32,7 +32,7 @@ beforeAll(async () => {
   for (const [jid, password] of [[aliceJid, 'alice-password'], [bobJid, 'bob-password']] as const) {
     const shell = await startShell();
     shells.push(shell);
-    const { page } = await openApp(browser, shell.shell.url);
+    const { page } = await openApp(browser, shell.shell.launchUrl());
     errors.push(collectPageErrors(page));
     await signIn(page, { jid, password, testbed });
     await waitForState(page, 'online');

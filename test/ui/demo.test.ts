@@ -38,7 +38,7 @@ beforeAll(async () => {
     if (event === 'demo.status') statuses.push(payload as DemoStatus);
   });
   browser = await launchChromium();
-  ({ page } = await openApp(browser, shell.shell.url));
+  ({ page } = await openApp(browser, shell.shell.launchUrl()));
   errors = collectPageErrors(page);
 });
 

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import type { AccountSummary } from '../../src/app/contract.ts';
 import { SUBPROTOCOL } from '../../src/app/wire.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
+import type { ReadyMessage } from '../../src/web/main.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
 import { expectNoPageErrors, signIn, waitForState } from './support/flows.ts';
@@ -36,9 +37,9 @@ const newDir = async (): Promise<string> => {
 };
 
 /** One call over the shell's socket, as the page makes it. */
-async function callShell(url: string, name: string, args: unknown[]): Promise<unknown> {
-  const { origin, hash } = new URL(url);
-  const socket = new WebSocket(`${origin.replace('http', 'ws')}/api`, [SUBPROTOCOL, `token.${hash.replace('#token=', '')}`], { origin });
+async function callShell(ready: ReadyMessage, name: string, args: unknown[]): Promise<unknown> {
+  const { origin } = new URL(ready.url);
+  const socket = new WebSocket(`${origin.replace('http', 'ws')}/api`, [SUBPROTOCOL, `token.${ready.token}`], { origin });
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   const reply = await new Promise<{ ok: boolean; value: unknown; error?: unknown }>((resolve) => {
     socket.on('message', (data) => {
@@ -66,7 +67,7 @@ describe('a killed app (kill -9 of the shell process)', () => {
     try {
       await signIn(opened.page, { jid: 'alice@example.com', password, testbed });
       await waitForState(opened.page, 'online');
-      await callShell(first.ready.url, 'settings.set', [{ maxPoshLifetimeSeconds: 3600 }]);
+      await callShell(first.ready, 'settings.set', [{ maxPoshLifetimeSeconds: 3600 }]);
     } finally {
       await first.stop('SIGKILL');
     }
@@ -82,11 +83,11 @@ describe('a killed app (kill -9 of the shell process)', () => {
       await page.getByTestId('account-panel').waitFor();
       expect(await page.getByTestId('account-jid').textContent()).toBe('alice@example.com');
       expect(await page.getByTestId('notice').count()).toBe(0);
-      const accounts = (await callShell(second.ready.url, 'accounts.list', [])) as AccountSummary[];
+      const accounts = (await callShell(second.ready, 'accounts.list', [])) as AccountSummary[];
       expect(accounts.map((account) => [account.jid, account.settings.resolver, account.settings.extraAnchorsPem])).toEqual([
         ['alice@example.com', testbed.dnsServer, testbed.caPem.trim()],
       ]);
-      expect(await callShell(second.ready.url, 'settings.get', [])).toEqual({ maxPoshLifetimeSeconds: 3600 });
+      expect(await callShell(second.ready, 'settings.get', [])).toEqual({ maxPoshLifetimeSeconds: 3600 });
       expectNoPageErrors(errors);
       await context.close();
     } finally {
@@ -134,7 +135,7 @@ describe('a damaged store file is reported and replaced without losing the other
     await writeFile(join(dir, `${row.store}.json`), row.damage);
     const after = await startShell(dir);
     try {
-      const { page, context } = await openApp(browser, after.shell.url);
+      const { page, context } = await openApp(browser, after.shell.launchUrl());
       const notice = page.locator('[data-testid=notice][data-kind=recovered]');
       await notice.waitFor();
       expect(await notice.textContent()).toMatch(row.notice);

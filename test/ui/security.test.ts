@@ -19,9 +19,9 @@ let port: number;
 beforeAll(async () => {
   shell = await startShell();
   browser = await launchChromium();
-  app = await openApp(browser, shell.shell.url);
+  app = await openApp(browser, shell.shell.launchUrl());
   page = app.page;
-  token = new URL(shell.shell.url).hash.replace('#token=', '');
+  token = shell.shell.token;
   port = shell.shell.port;
 });
 
@@ -143,7 +143,7 @@ describe('the renderer has no Node and no way out', () => {
     ['a page of our own origin other than the app', "location.href = '/other.html'"],
   ])('navigation is refused: %s', async (_case, script) => {
     // A page of its own: Playwright's actions wait on a refused navigation, so this page is not reused.
-    const own = await openApp(browser, shell.shell.url);
+    const own = await openApp(browser, shell.shell.launchUrl());
     try {
       // The test stands in for a compromised or confused page: the code runs as the page.
       await own.page.evaluate(script).catch(() => undefined);

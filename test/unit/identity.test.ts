@@ -198,3 +198,28 @@ describe('normalizeDomain: the domain D the client looks for', () => {
     );
   });
 });
+
+describe('normalizeDomain: no IP address in any form the URL parser reads', () => {
+  it.each([
+    ['dotted quad', '127.0.0.1'],
+    ['one number (WHATWG IPv4)', '2130706433'],
+    ['two parts', '127.1'],
+    ['hexadecimal parts', '0x7f.1'],
+    ['one hexadecimal number', '0x7f000001'],
+    ['octal parts', '0177.0.0.1'],
+    ['a trailing dot', '10.0.0.1.'],
+    ['full-width digits and dots', '\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11'],
+    ['a bracketed IPv6 literal', '[::1]'],
+    ['a bare IPv6 literal', '::1'],
+    ['an IPv4-mapped IPv6 literal', '::ffff:127.0.0.1'],
+  ])('RFC 3696 2 / WHATWG URL host parsing: %s (%s) is BAD_DOMAIN as an IP address', (_form, input) => {
+    expect(() => normalizeDomain(input)).toThrow(expect.objectContaining({ code: 'BAD_DOMAIN', message: expect.stringMatching(/is an IP address/) }));
+  });
+
+  it.each([
+    ['a label that starts with digits', '1password.example', '1password.example'],
+    ['an all-digit label that is not the last', '123.example', '123.example'],
+  ])('RFC 1123 2.1: %s is still a domain', (_form, input, expected) => {
+    expect(normalizeDomain(input)).toBe(expected);
+  });
+});

@@ -1,5 +1,5 @@
-// The renderer's roster between frames: the whole roster once per login, then one contact per
-// change, applied together once per frame.
+// The renderer's roster between frames: the whole roster once per login, then the contacts that
+// changed, applied together once per frame.
 import { describe, expect, it } from 'vitest';
 import { applyContactChanges, pendingRoster, queueContact, queueFull, settle } from '../../renderer/src/lib/roster-updates.ts';
 import type { RosterContact } from '../../src/app/contract.ts';
@@ -13,7 +13,7 @@ const a = contact('a@example.com');
 const b = contact('b@example.com');
 const c = contact('c@example.com');
 
-describe('one contact per change (the roster.contact event)', () => {
+describe('contact changes (the roster.contacts event)', () => {
   it.each([
     { rule: 'a changed contact keeps its place', roster: [a, b, c], changes: [['b@example.com', contact('b@example.com', { unread: 2 })]], expected: ['a@example.com', 'b@example.com', 'c@example.com'], unreadOfB: 2 },
     { rule: 'a contact that left the roster (null) goes', roster: [a, b, c], changes: [['b@example.com', null]], expected: ['a@example.com', 'c@example.com'], unreadOfB: undefined },

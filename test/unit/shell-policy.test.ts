@@ -167,3 +167,18 @@ describe("finding Electron's binary without downloading it", () => {
     expect(findElectronBinary(join(root, 'b'), { ELECTRON_OVERRIDE_DIST_PATH: override })).toEqual({ found: true, path: join(override, 'electron') });
   });
 });
+
+describe('the packaged app cannot be turned into something else (Electron fuses)', () => {
+  it.each([
+    ['runAsNode', false, 'ELECTRON_RUN_AS_NODE would make the app a plain Node that runs any script'],
+    ['enableNodeOptionsEnvironmentVariable', false, 'NODE_OPTIONS would let whoever starts it inject code'],
+    ['enableNodeCliInspectArguments', false, '--inspect would open a debugger into the main process'],
+    ['enableEmbeddedAsarIntegrityValidation', true, 'app.asar is checked against the hash built into the binary'],
+    ['onlyLoadAppFromAsar', true, 'no app directory beside the binary is loaded instead'],
+  ])('electron-builder flips %s to %s: %s', async (fuse, value) => {
+    const path = '../../electron-builder.config.js';
+    const { default: config } = (await import(path)) as { default: { electronFuses?: Record<string, boolean>; asar?: boolean } };
+    expect(config.electronFuses?.[fuse]).toBe(value);
+    expect(config.asar).toBe(true);
+  });
+});

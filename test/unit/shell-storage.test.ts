@@ -92,6 +92,12 @@ describe('a damaged file is set aside, reported, and replaced; the others are un
     ['settings.json with an unknown key', 'settings', '{"maxPoshLifetimeSeconds":60,"telemetry":true}', /settings could not be read/],
     ['posh-cache.json that is not JSON', 'posh-cache', 'garbage', /cached POSH material could not be read/],
     ['posh-cache.json with an entry that is not an object', 'posh-cache', '{"k":"v"}', /cached POSH material could not be read/],
+    ['settings.json whose root is null', 'settings', 'null', /settings could not be read.*settings\.json is not a JSON object/],
+    ['accounts.json whose root is an array', 'accounts', '[]', /accounts could not be read.*accounts\.json is not a JSON object/],
+    ['posh-cache.json whose root is a number', 'posh-cache', '42', /cached POSH material could not be read.*not a JSON object/],
+    ['accounts.json with an address that has no "@"', 'accounts', JSON.stringify({ accounts: { [ALICE.id]: { ...ALICE, jid: 'alice.example.com' } } }), /accounts\.json held a record that meant nothing here and was left out \(account alice\.example\.com: "alice\.example\.com" is not an address like alice@example\.com\); the rest is kept\./],
+    ['accounts.json with a resolver that is not an address', 'accounts', JSON.stringify({ accounts: { [ALICE.id]: { ...ALICE, settings: { ...ALICE.settings, resolver: 'dns.example' } } } }), /accounts\.json held a record that meant nothing here and was left out \(account alice@example\.com: resolver/],
+    ['accounts.json with a domain that is an IP address', 'accounts', JSON.stringify({ accounts: { [ALICE.id]: { ...ALICE, jid: 'alice@127.0.0.1' } } }), /IP address/],
   ])('%s', async (_case, store, damage, message) => {
     const dir = await newDir();
     const first = open(dir);
@@ -116,11 +122,32 @@ describe('a damaged file is set aside, reported, and replaced; the others are un
     expect(second.poshCache.get('key.with.dots')).toEqual(store === 'posh-cache' ? undefined : { kept: true });
   });
 
-  it('an I/O failure is not damage: a directory where the file should be is an error, and nothing is moved', async () => {
+  it('records that mean nothing leave accounts.json one by one: the others stay, the file as it was is kept beside it', async () => {
+    const dir = await newDir();
+    const first = open(dir);
+    first.accounts.put(ALICE);
+    const damaged = JSON.stringify({ accounts: { [ALICE.id]: ALICE, 'acct-bad': { ...ALICE, id: 'acct-bad', jid: 'nobody' } } });
+    await writeFile(join(dir, 'accounts.json'), damaged);
+    const recovered: StoreRecovery[] = [];
+    const second = open(dir, recovered);
+    expect(second.accounts.list()).toEqual([ALICE]);
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]!.message).toMatch(/^accounts\.json held a record that meant nothing here and was left out \(account nobody: /);
+    expect(await readFile(recovered[0]!.backupPath, 'utf8')).toBe(damaged);
+    // Opened again, nothing more is reported: the file holds only what means something.
+    const third: StoreRecovery[] = [];
+    expect(open(dir, third).accounts.list()).toEqual([ALICE]);
+    expect(third).toEqual([]);
+  });
+
+  it('an I/O failure is not damage: a directory where the file should be is an error that names it, and nothing is moved', async () => {
     const dir = await newDir();
     await mkdir(join(dir, 'settings.json'));
     const recovered: StoreRecovery[] = [];
-    expect(() => open(dir, recovered)).toThrow(/EISDIR|illegal operation on a directory/);
+    expect(() => open(dir, recovered)).toThrow(expect.objectContaining({
+      code: 'STORE_UNREADABLE',
+      message: expect.stringMatching(/settings store .*settings\.json: it is a directory, not a file \(EISDIR\)\. Move it out of the way/),
+    }));
     expect(recovered).toEqual([]);
     expect((await readdir(dir)).filter((name) => name.includes('corrupt'))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // The contract as the renderer reaches it: Electron's preload puts it on window.api; in the browser
 // shell it is built here over the WebSocket.
 import type { RendererApi } from '../../../src/app/contract.ts';
-import { connectSocketApi, takeToken } from './socket-api.ts';
+import { connectSocketApi, takeCredential } from './socket-api.ts';
 
 export interface ApiConnection {
   api: RendererApi;
@@ -11,10 +11,10 @@ export interface ApiConnection {
 
 export async function connectApi(): Promise<ApiConnection> {
   if (window.api) return { api: window.api, lost: new Promise(() => undefined) };
-  const token = takeToken();
-  if (token === null) {
+  const credential = takeCredential();
+  if (credential === null) {
     throw new Error('This page was opened without its access token. Start the app with npm start; it opens the page for you.');
   }
-  const api = await connectSocketApi(token);
+  const api = await connectSocketApi(credential);
   return { api, lost: api.closed };
 }

@@ -166,12 +166,16 @@ export class AppState {
       this.accounts = this.accounts.map((account) => (account.id === accountId ? { ...account, state } : account));
     });
     on('roster', ({ accountId, contacts }) => this.#queueRoster(accountId, (pending) => queueFull(pending, contacts)));
-    on('roster.contact', ({ accountId, jid, contact }) => this.#queueRoster(accountId, (pending) => queueContact(pending, jid, contact)));
+    on('roster.contacts', ({ accountId, changes }) =>
+      this.#queueRoster(accountId, (pending) => {
+        for (const { jid, contact } of changes) queueContact(pending, jid, contact);
+      }),
+    );
     on('presence.own', ({ accountId, presence }) => {
       this.session(accountId).ownPresence = presence;
     });
     on('subscription.request', ({ accountId, from }) => this.session(accountId).addSubscriptionRequest(from));
-    on('message', ({ accountId, message }) => this.session(accountId).conversation(message.peer).add(message));
+    on('message', ({ accountId, message }) => this.session(accountId).receive(message));
     on('message.state', ({ accountId, peer, id, state, error }) => this.session(accountId).conversation(peer).setState(id, state, error));
     on('domainCheck.step', ({ checkId, event }) => this.domainCheck.applyStep(checkId, event));
     on('demo.status', (status) => this.#applyDemo(status));

@@ -1,8 +1,9 @@
 // What the renderer knows about one account's session: the connection attempt with its live steps
 // and report, the roster, presence, subscription requests and conversations.
 import type {
-  AccountSummary, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot, StepEvent,
+  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot, StepEvent,
 } from '../../../src/app/contract.ts';
+import { STRANGER_LIMITS } from '../../../src/app/contract.ts';
 import { Conversation } from './conversation.svelte.ts';
 import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
 
@@ -22,6 +23,12 @@ export class SessionState {
   // Not reactive: each Conversation is reactive inside; the map only finds them.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #conversations = new Map<string, Conversation>();
+  // Not reactive either: which conversations are a stranger's, least recently heard from first, and which the user joined.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #strangers = new Set<string>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #started = new Set<string>();
+  #rosterJids: { of: readonly RosterContact[]; jids: ReadonlySet<string> } | null = null;
 
   constructor(account: AccountSummary) {
     this.accountId = account.id;
@@ -65,6 +72,34 @@ export class SessionState {
 
   dropSubscriptionRequest(from: string): void {
     this.subscriptionRequests = this.subscriptionRequests.filter((jid) => jid !== from);
+  }
+
+  /** A live message: into its conversation, a stranger's bounded as the core bounds it (the open one stays). */
+  receive(message: ChatMessage): void {
+    const conversation = this.conversation(message.peer);
+    conversation.add(message);
+    if (message.direction === 'out') {
+      this.#started.add(message.peer);
+      this.#strangers.delete(message.peer);
+    }
+    if (!message.stranger || this.#started.has(message.peer)) return;
+    conversation.keepLatest(STRANGER_LIMITS.messages);
+    this.#strangers.delete(message.peer);
+    this.#strangers.add(message.peer);
+    for (const oldest of this.#strangers) {
+      if (this.#strangers.size <= STRANGER_LIMITS.conversations) break;
+      if (oldest === this.openPeer) continue;
+      this.#strangers.delete(oldest);
+      // One who has become a contact since keeps the conversation.
+      if (!this.#isContact(oldest)) this.#conversations.delete(oldest);
+    }
+  }
+
+  /** Whether `jid` is on the roster; the set is made once per roster (the roster changes at most once a frame). */
+  #isContact(jid: string): boolean {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    if (this.#rosterJids?.of !== this.roster) this.#rosterJids = { of: this.roster, jids: new Set(this.roster.map((contact) => contact.jid)) };
+    return this.#rosterJids.jids.has(jid);
   }
 
   conversation(peer: string): Conversation {

@@ -1,8 +1,9 @@
-// window.api for the browser shell: the contract over the shell's WebSocket. The token comes in the
-// page's URL fragment; it is removed from the address bar at once and kept for this tab only, so
-// that a reload still works.
+// window.api for the browser shell: the contract over the shell's WebSocket. A one-time launch code
+// comes in the page's URL fragment; it is removed from the address bar at once and used once, and
+// the session token the server answers with is kept for this tab only, so that a reload still works.
 import {
   API_PATH,
+  CODE_PREFIX,
   SUBPROTOCOL,
   TOKEN_PREFIX,
   type AppEvent,
@@ -15,15 +16,21 @@ import {
 
 const TOKEN_KEY = 'posh-messenger.token';
 
-/** Takes the token out of the fragment (and the address bar); falls back to this tab's copy. */
-export function takeToken(): string | null {
-  const match = /(?:^#|&)token=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
+/** What the page proves itself with: the launch code of its URL, or the session token this tab was given. */
+export interface Credential {
+  kind: 'code' | 'token';
+  value: string;
+}
+
+/** Takes the launch code out of the fragment (and the address bar); falls back to this tab's session token. */
+export function takeCredential(): Credential | null {
+  const match = /(?:^#|&)code=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
   if (match) {
     history.replaceState(null, '', location.pathname + location.search);
-    sessionStorage.setItem(TOKEN_KEY, match[1]!);
-    return match[1]!;
+    return { kind: 'code', value: match[1]! };
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token === null ? null : { kind: 'token', value: token };
 }
 
 const SHELL_GONE: CallFailure = {
@@ -36,8 +43,9 @@ export interface SocketApi extends RendererApi {
   readonly closed: Promise<void>;
 }
 
-export function connectSocketApi(token: string): Promise<SocketApi> {
-  const socket = new WebSocket(`ws://${location.host}${API_PATH}`, [SUBPROTOCOL, `${TOKEN_PREFIX}${token}`]);
+export function connectSocketApi(credential: Credential): Promise<SocketApi> {
+  const prefix = credential.kind === 'code' ? CODE_PREFIX : TOKEN_PREFIX;
+  const socket = new WebSocket(`ws://${location.host}${API_PATH}`, [SUBPROTOCOL, `${prefix}${credential.value}`]);
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (failure: CallFailure) => void }>();
   const listeners = new Map<EventName, Set<(payload: never) => void>>();
   let nextId = 1;
@@ -52,7 +60,9 @@ export function connectSocketApi(token: string): Promise<SocketApi> {
     } catch {
       return;
     }
-    if (message.type === 'result') {
+    if (message.type === 'session') {
+      sessionStorage.setItem(TOKEN_KEY, message.token);
+    } else if (message.type === 'result') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       if (message.ok) waiter?.resolve(message.value);
@@ -94,7 +104,11 @@ export function connectSocketApi(token: string): Promise<SocketApi> {
     }, { once: true });
     socket.addEventListener(
       'close',
-      () => reject(new Error("The app's local server refused this page: its access token is from an earlier start of the app, or the app has stopped. Start it again with npm start.")),
+      () => reject(new Error(
+        credential.kind === 'code'
+          ? "The app's local server refused this page: its one-time launch code was used already (another page, or another program on this computer, opened it first), or the app has stopped. Start it again with npm start."
+          : "The app's local server refused this page: its access token is from an earlier start of the app, or the app has stopped. Start it again with npm start.",
+      )),
       { once: true },
     );
   });

@@ -44,6 +44,7 @@ export function accountHandlers(ctx: CoreContext): CallHandlers<'accounts.list' 
     'accounts.remove': async ({ accountId }) => {
       const account = accounts.get(accountId);
       await account.dropSession();
+      account.chat.close();
       accounts.delete(accountId);
       storage.accounts.remove(accountId);
       storage.secrets.delete(accountId);

@@ -30,7 +30,7 @@ export async function openAppOnTestbed(): Promise<AppOnTestbed> {
     undo.push(() => shell.dispose());
     const browser = await launchChromium();
     undo.push(() => browser.close());
-    const app = await openApp(browser, shell.shell.url);
+    const app = await openApp(browser, shell.shell.launchUrl());
     return { testbed, shell, browser, app, page: app.page, errors: collectPageErrors(app.page), close };
   } catch (error) {
     await close();

@@ -1,0 +1,480 @@
+// One hostile byte must not crash, stall or fool the client: a scripted server (test/support/
+// hostile-server.ts) on 127.0.52.1 does, one row per behaviour, what a server or anyone on the path
+// could, and each row checks that this process is alive and heard, the typed outcome, that nothing
+// was lost or corrupted, and, where memory is the attack, how much the process grew.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountChat } from '../../src/app/account-chat.ts';
+import type { EventName, EventPayloads, RosterContact } from '../../src/app/contract.ts';
+import { trustStore } from '../../src/lookup/anchors.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
+import { createAuthority, scratchDir, type IssuedCertificate } from '../../src/testbed/pki.ts';
+import { normalizeDomain } from '../../src/verify/domain.ts';
+import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
+import { XmppSession, type SessionOptions, type SessionProblem, type SessionState } from '../../src/xmpp/session.ts';
+import { manualHostOnly, startHostilePlaintext, startHostileServer, type HostileConnection, type HostileScript } from '../support/hostile-server.ts';
+import { nextEvent } from '../support/sessions.ts';
+
+const ADDRESS = '127.0.52.1';
+const DOMAIN = normalizeDomain('hostile.test');
+const ME = `alice@${DOMAIN}`;
+const BOB = `bob@${DOMAIN}`;
+const MiB = 1024 * 1024;
+let nextPort = 25_400;
+
+let scratch: { dir: string; remove: () => Promise<void> };
+let ca: IssuedCertificate;
+let leaf: IssuedCertificate;
+
+beforeAll(async () => {
+  scratch = await scratchDir('hostile');
+  const authority = await createAuthority(join(scratch.dir, 'ca'));
+  ca = authority;
+  leaf = await authority.issue({ name: 'hostile', dnsNames: [DOMAIN] });
+});
+
+afterAll(async () => {
+  await scratch?.remove();
+});
+
+function sessionOptions(port: number, directTls = true): SessionOptions {
+  return {
+    jid: ME,
+    password: () => 'not-a-secret',
+    resolver: createResolver(),
+    trust: trustStore([ca.certPem]),
+    manual: { host: ADDRESS, port, directTls },
+    delegation: manualHostOnly,
+    // One attempt per row: a retry would only repeat what the row already proved.
+    backoff: { baseMs: 60_000, capMs: 60_000 },
+    attemptTimeoutMs: 10_000,
+  };
+}
+
+const client = (port: number, directTls = true): ChatFeatures => createChatClient(sessionOptions(port, directTls));
+
+/** The first state the session reports that passes `test`. */
+const stateWhere = (features: ChatFeatures, test: (state: SessionState, problem: SessionProblem | null) => boolean, timeoutMs = 15_000) =>
+  nextEvent(features.session.events, 'state', ({ state, problem }) => test(state, problem), timeoutMs);
+
+/** A stream error the client sent, by condition. */
+const sentStreamError = (connection: HostileConnection, condition: string): boolean =>
+  new RegExp(`<stream:error><${condition} xmlns=['"]urn:ietf:params:xml:ns:xmpp-streams['"]/>`).test(connection.received);
+
+/** Runs `script` against a fresh client that comes online, then stops both. */
+async function online(script: HostileScript, run: (features: ChatFeatures, connection: () => HostileConnection) => Promise<void>): Promise<void> {
+  const port = nextPort++;
+  const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script });
+  const features = client(port);
+  try {
+    expect(await features.session.start()).toBe('online');
+    await run(features, () => server.connections[0]!);
+  } finally {
+    await features.session.stop();
+    await server.stop();
+  }
+}
+
+const message = (id: string, body: string, from = `${BOB}/phone`): string =>
+  `<message from='${from}' to='${ME}/hostile' type='chat' id='${id}'><body>${body}</body></message>`;
+
+/** The highest RSS sampled while `work` runs, minus the RSS before it. */
+async function rssGrowth(work: () => Promise<void>): Promise<number> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  return Math.max(peak, process.memoryUsage().rss) - before;
+}
+
+describe('a hostile server after TLS: every violation ends the stream with its own condition', () => {
+  it.each([
+    { rule: 'XML 1.0 4.1: an undefined entity (&bogus;)', body: '&bogus;', condition: 'not-well-formed' },
+    { rule: 'XML 1.0 2.2: a character reference to U+0000 (&#0;)', body: 'a&#0;b', condition: 'not-well-formed' },
+    { rule: 'XML 1.0 2.2: a bad character reference in an attribute', raw: `<message from='${BOB}/phone' x='&#1;'/>`, condition: 'not-well-formed' },
+    { rule: 'RFC 6120 11.1: a DOCTYPE with an entity declaration', raw: '<!DOCTYPE x [<!ENTITY e "boom">]>', condition: 'restricted-xml' },
+    { rule: 'RFC 6120 11.1: a comment', raw: '<!-- hello -->', condition: 'restricted-xml' },
+    { rule: 'RFC 6120 11.1: a processing instruction', raw: '<?do something?>', condition: 'restricted-xml' },
+    { rule: 'RFC 6120 11.6: bytes that are not UTF-8', bytes: Buffer.concat([Buffer.from(`<message from='${BOB}/phone'><body>`), Buffer.from([0xc3, 0x28]), Buffer.from('</body></message>')]), condition: 'unsupported-encoding' },
+    { rule: 'XML namespaces 5: an undeclared prefix', raw: '<x:message/>', condition: 'bad-namespace-prefix' },
+    { rule: 'RFC 6120 11.1: an entity declaration inside the stream', raw: "<!ENTITY e 'boom'>", condition: 'restricted-xml' },
+    { rule: 'XML 1.0 3: a stanza whose closing tag is wrong, though its body closed', raw: `<message from='${BOB}/phone' type='chat' id='smuggled'><body>smuggled</body></bogus>`, condition: 'not-well-formed' },
+    { rule: 'RFC 6120 4.8.3: a message outside jabber:client', raw: `<message xmlns='jabber:server' from='${BOB}/phone'><body>smuggled</body></message>`, condition: 'invalid-namespace' },
+  ])('$rule is STREAM_ERROR <$condition/>: what came before is kept, nothing after is read, the stream closed and the session reconnecting', async ({ body, raw, bytes, condition }) => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const received: string[] = [];
+      features.messaging.events.on('message', (incoming) => received.push(incoming.body));
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      const hostile = bytes ?? Buffer.from(raw ?? message('m1', body ?? ''));
+      await connection().write(Buffer.concat([Buffer.from(message('before', 'kept')), hostile, Buffer.from(message('after', 'never read'))]));
+      const { problem } = await lost;
+      expect(problem).toMatchObject({ code: 'STREAM_ERROR', message: expect.stringContaining(`<${condition}/>`) });
+      await connection().closed;
+      expect(sentStreamError(connection(), condition)).toBe(true);
+      expect(received).toEqual(['kept']);
+    });
+  });
+
+  it('RFC 6120 4.9.1.1: a server that never closes its side still has the connection closed within seconds, and the session reconnecting', async () => {
+    await online({ online: () => undefined, neverClose: true }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting', 5000);
+      const startedAt = performance.now();
+      await connection().write('<!-- hello -->');
+      await lost;
+      expect(performance.now() - startedAt).toBeLessThan(3000);
+      // The client's socket is gone: the next thing the server writes meets a reset.
+      await connection().write(' ');
+      await connection().write(' ');
+      await connection().closed;
+    });
+  });
+
+  it('RFC 6120 4.9.1.1: replies still on their way when the stream ends do not keep the stream error from the server, nor change the reason', async () => {
+    await online({ online: () => undefined, streamManagement: true }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      await connection().write(`<iq type='get' id='ping-2' from='${DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq><r xmlns='urn:xmpp:sm:3'/><!-- x -->`);
+      expect((await lost).problem).toMatchObject({ code: 'STREAM_ERROR', message: expect.stringContaining('<restricted-xml/>') });
+      await connection().closed;
+      expect(sentStreamError(connection(), 'restricted-xml')).toBe(true);
+    });
+  });
+
+  it('RFC 6120 4.9.1.1: after a stream error from a server that then never closes, the old socket is gone all the same', async () => {
+    await online({ online: () => undefined, neverClose: true }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting', 15_000);
+      await connection().write("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+      expect((await lost).problem?.message).toContain('<conflict/>');
+      await sleep(100);
+      await connection().write(' ');
+      await connection().write(' ');
+      await connection().closed;
+    });
+  }, 20_000);
+
+  it('a session stopped while its server never closes leaves no socket open', async () => {
+    const port = nextPort++;
+    const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script: { online: () => undefined, neverClose: true } });
+    const features = client(port);
+    try {
+      expect(await features.session.start()).toBe('online');
+      await features.session.stop();
+      const connection = server.connections[0]!;
+      await connection.write(' ');
+      await connection.write(' ');
+      await connection.closed;
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
+
+  it('RFC 6120 4.9.2: a stream error without a condition is undefined-condition: the session reconnects, nothing crashes', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      await connection().write('<stream:error/>');
+      expect((await lost).problem).toMatchObject({ code: 'CONNECTION_LOST', message: expect.stringContaining('<undefined-condition/>') });
+    });
+  });
+
+  it('UTF-8: a character split across TLS records arrives whole, at every byte offset of the stanza', async () => {
+    const body = 'split:© € 😀 ǅ';
+    await online({ online: () => undefined }, async (features, connection) => {
+      const received = new Map<string, string>();
+      features.messaging.events.on('message', (incoming) => received.set(incoming.senderId ?? '', incoming.body));
+      const stanzas: Buffer[] = [];
+      for (let offset = 1; ; offset += 1) {
+        const stanza = Buffer.from(message(`split-${offset}`, body));
+        if (offset >= stanza.length) break;
+        stanzas.push(stanza);
+        // Two writes, two TLS records, apart in time: the client reads them as two chunks.
+        await connection().write(stanza.subarray(0, offset));
+        await sleep(2);
+        await connection().write(stanza.subarray(offset));
+      }
+      await expect.poll(() => received.size, { timeout: 10_000 }).toBe(stanzas.length);
+      expect(new Set(received.values())).toEqual(new Set([body]));
+      expect(features.session.state).toBe('online');
+    });
+  });
+
+  it('policy: a 50 MB stanza without an end ends the stream with <policy-violation/> after the limit, and memory stays near the limit', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      const growth = await rssGrowth(async () => {
+        await connection().write(`<message from='${BOB}/phone' type='chat'><body>`);
+        const megabyte = Buffer.alloc(MiB, 'a');
+        for (let sent = 0; sent < 50 && features.session.state === 'online'; sent += 1) await connection().write(megabyte);
+        await lost;
+      });
+      expect((await lost).problem).toMatchObject({ code: 'STREAM_ERROR', message: expect.stringContaining('<policy-violation/>') });
+      expect(sentStreamError(connection(), 'policy-violation')).toBe(true);
+      // The default limit is 4 MiB of text; the whole process may grow a few times that, not by 50 MB.
+      expect(growth).toBeLessThan(120 * MiB);
+    });
+  });
+
+  it.each([
+    { rule: 'one attribute value', open: `<message from='${BOB}/phone' a='`, filler: 'a' },
+    { rule: 'many small attributes', open: `<message from='${BOB}/phone' `, filler: "a='1' " },
+    { rule: 'namespace declarations', open: `<message from='${BOB}/phone' `, filler: "xmlns:p='u' " },
+    { rule: 'whitespace between stanzas', open: '', filler: ' ' },
+    { rule: 'an unfinished comment', open: '<!--', filler: 'a' },
+  ])('policy: 50 MB of $rule ends the stream with <policy-violation/> and memory stays near the limit', async ({ open, filler }) => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      // One megabyte of the filler, made before measuring; attribute names are numbered, so that they differ.
+      const numbered = filler.replace("a='", "a#='").replace('xmlns:p=', 'xmlns:p#=');
+      const piece = numbered === filler
+        ? Buffer.alloc(MiB, filler)
+        : Buffer.from(Array.from({ length: Math.floor(MiB / (numbered.length + 5)) }, (_, index) => numbered.replace('#', String(index))).join(''));
+      const growth = await rssGrowth(async () => {
+        await connection().write(open);
+        for (let sent = 0; sent < 50 && features.session.state === 'online'; sent += 1) await connection().write(piece);
+        await lost;
+      });
+      expect((await lost).problem).toMatchObject({ code: 'STREAM_ERROR', message: expect.stringContaining('<policy-violation/>') });
+      expect(growth).toBeLessThan(120 * MiB);
+    });
+  });
+
+  it('policy: 100,000 nested elements end the stream at the depth limit, long before the end', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const lost = stateWhere(features, (state) => state === 'reconnecting');
+      await connection().write(`<message from='${BOB}/phone'>${'<a>'.repeat(100_000)}`);
+      expect((await lost).problem).toMatchObject({ code: 'STREAM_ERROR', message: expect.stringMatching(/nested deeper than 64.*<policy-violation\/>/) });
+    });
+  });
+});
+
+const rosterItems = (count: number, subscription = 'both'): string =>
+  Array.from({ length: count }, (_, index) => `<item jid='contact${index}@${DOMAIN}' name='Contact ${index}' subscription='${subscription}'><group>All</group></item>`).join('');
+
+describe('a hostile server: work that stays linear and state that stays bounded', () => {
+  it('RFC 6121 2.1.6: a roster push of 20,000 items is refused whole with <bad-request/>, and the roster is unchanged', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await connection().write(`<iq type='set' id='push-1'><query xmlns='jabber:iq:roster'>${rosterItems(20_000)}</query></iq>`);
+      // The error answers the push alone: the 20,000 items are not sent back.
+      await expect.poll(() => /<iq [^>]*id=['"]push-1['"][^>]*>\s*<error type=['"]modify['"]><bad-request /.test(connection().received), { timeout: 10_000 }).toBe(true);
+      expect(connection().received).not.toMatch(/contact0@/);
+      expect(features.roster.items).toEqual([]);
+      expect(features.session.state).toBe('online');
+    });
+  });
+
+  it('RFC 6121 2.1.4: a legitimate roster result of 20,000 contacts fits the stanza limit and is read whole', async () => {
+    await online({ rosterReply: (id) => `<iq type='result' id='${id}'><query xmlns='jabber:iq:roster'>${rosterItems(20_000)}</query></iq>`, online: () => undefined }, async (features) => {
+      expect(features.roster.items).toHaveLength(20_000);
+      expect(features.roster.item(`contact19999@${DOMAIN}`)).toMatchObject({ name: 'Contact 19999', subscription: 'both', groups: ['All'] });
+    });
+  });
+
+  it('bounded state: 10,000 presences from one contact\'s resources keep at most 64 of them; 10,000 from strangers keep none', async () => {
+    await online({ rosterReply: (id) => `<iq type='result' id='${id}'><query xmlns='jabber:iq:roster'><item jid='${BOB}' subscription='both'/></query></iq>`, online: () => undefined }, async (features, connection) => {
+      const events: string[] = [];
+      features.presence.events.on('contact', ({ jid }) => events.push(jid));
+      const many = Array.from({ length: 10_000 }, (_, index) => `<presence from='${BOB}/r${index}'/>`).join('');
+      const strangers = Array.from({ length: 10_000 }, (_, index) => `<presence from='stranger${index}@evil.test/x'/>`).join('');
+      await connection().write(many + strangers + `<presence from='${BOB}/r0'><show>dnd</show></presence>`);
+      await expect.poll(() => features.presence.resourcesOf(BOB).find((resource) => resource.resource === 'r0')?.show, { timeout: 10_000 }).toBe('dnd');
+      expect(features.presence.resourcesOf(BOB)).toHaveLength(64);
+      expect(features.presence.resourcesOf('stranger1@evil.test')).toEqual([]);
+      expect(events.every((jid) => jid === BOB)).toBe(true);
+    });
+  });
+
+  it('coalesced UI events: 5,000 contacts coming online reach the UI in a few roster.contacts events, each contact in its latest state', async () => {
+    const count = 5000;
+    const presences = Array.from({ length: count }, (_, index) => `<presence from='contact${index}@${DOMAIN}/laptop'><show>away</show></presence>`).join('');
+    const port = nextPort++;
+    const server = await startHostileServer({
+      address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem,
+      script: {
+        rosterReply: (id) => `<iq type='result' id='${id}'><query xmlns='jabber:iq:roster'>${rosterItems(count)}</query></iq>`,
+        // Then contact0 changes its mind: only the latest state may reach the UI.
+        online: async (connection) => connection.write(presences + `<presence from='contact0@${DOMAIN}/laptop'><show>dnd</show></presence>`),
+      },
+    });
+    const session = new XmppSession(sessionOptions(port));
+    const latest = new Map<string, RosterContact | null>();
+    let changeEvents = 0;
+    const emit = <N extends EventName>(event: N, payload: EventPayloads[N]): void => {
+      if (event === 'roster') for (const contact of (payload as EventPayloads['roster']).contacts) latest.set(contact.jid, contact);
+      if (event !== 'roster.contacts') return;
+      changeEvents += 1;
+      const { changes } = payload as EventPayloads['roster.contacts'];
+      expect(new Set(changes.map(({ jid }) => jid)).size).toBe(changes.length);
+      for (const { jid, contact } of changes) latest.set(jid, contact);
+    };
+    const chat = new AccountChat({ id: 'hostile', jid: ME, get session() { return session; } }, emit);
+    chat.attach(session);
+    try {
+      expect(await session.start()).toBe('online');
+      const withShow = (show: string) => [...latest.values()].filter((contact) => contact?.presence[0]?.show === show).length;
+      await expect.poll(() => withShow('away') + withShow('dnd'), { timeout: 15_000 }).toBe(count);
+      await expect.poll(() => latest.get(`contact0@${DOMAIN}`)?.presence[0]?.show, { timeout: 5000 }).toBe('dnd');
+      // One event per contact would be 5,001; gathered for 50 ms at a time, it is a handful.
+      expect(changeEvents).toBeLessThan(count / 100);
+    } finally {
+      chat.close();
+      await session.stop();
+      await server.stop();
+    }
+  });
+
+  it('bounded state: 50,000 subscription requests keep 500, each sender once', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const requests = Array.from({ length: 50_000 }, (_, index) => `<presence from='asker${index % 25_000}@evil.test' type='subscribe'/>`).join('');
+      await connection().write(requests + `<presence from='${BOB}/phone'/>`);
+      await expect.poll(() => features.roster.requests.length, { timeout: 10_000 }).toBe(500);
+      expect(new Set(features.roster.requests).size).toBe(500);
+    });
+  });
+});
+
+describe('a hostile server: what the session relies on', () => {
+  it('XEP-0198 4: every stanza received counts, also the requests and errors the client answers itself', async () => {
+    await online({ online: () => undefined, streamManagement: true }, async (features, connection) => {
+      const acks = () => [...connection().received.matchAll(/<a xmlns=['"]urn:xmpp:sm:3['"] h=['"](\d+)['"]/g)].map((match) => Number(match[1]));
+      await connection().write("<r xmlns='urn:xmpp:sm:3'/>");
+      await expect.poll(() => acks().length, { timeout: 5000 }).toBe(1);
+      await connection().write(
+        `<iq type='get' id='ping-1' from='${DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>` +
+          message('counted', 'counted') +
+          `<iq type='error' id='nobody-asked' from='${DOMAIN}'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>` +
+          "<r xmlns='urn:xmpp:sm:3'/>",
+      );
+      await expect.poll(() => acks().length, { timeout: 5000 }).toBe(2);
+      const [first, second] = acks();
+      expect(second! - first!).toBe(3);
+    });
+  });
+
+  it('RFC 6120 8.3.2: an iq error without a condition fails that request at once (undefined-condition), not after a time-out', async () => {
+    const startedAt = performance.now();
+    await online({ rosterReply: (id) => `<iq type='error' id='${id}'/>`, online: () => undefined }, async (features) => {
+      expect(features.session.state).toBe('online');
+      expect(performance.now() - startedAt).toBeLessThan(5000);
+    });
+  });
+
+  it.each([
+    { rule: 'another account', bound: `mallory@${DOMAIN}/hostile` },
+    { rule: 'a JID with two @', bound: `alice@${DOMAIN}@evil.test/x` },
+    { rule: 'the bare JID without a resource', bound: ME },
+  ])('RFC 6120 7.6.1: a bound JID that is $rule is refused: SESSION_FAILED, never online', async ({ bound }) => {
+    const port = nextPort++;
+    const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script: { online: () => undefined, boundJid: bound } });
+    const features = client(port);
+    try {
+      expect(await features.session.start()).not.toBe('online');
+      expect(features.session.problem).toMatchObject({ code: 'SESSION_FAILED', message: expect.stringContaining(`not a resource of ${ME}`) });
+    } finally {
+      await features.session.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe('a hostile server: senders that are not who they must be', () => {
+  const contacts = (id: string) => `<iq type='result' id='${id}'><query xmlns='jabber:iq:roster'><item jid='${BOB}' subscription='both'/></query></iq>`;
+
+  it('RFC 6121 2.1.6: a roster push from another resource of the account is refused (service-unavailable), the roster unchanged', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await connection().write(`<iq type='set' id='forged' from='${ME}/other'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.test' subscription='both'/></query></iq>`);
+      await expect.poll(() => /id=['"]forged['"]/.test(connection().received), { timeout: 10_000 }).toBe(true);
+      expect(connection().received).toMatch(/service-unavailable/);
+      expect(features.roster.items).toEqual([]);
+    });
+  });
+
+  it('XEP-0280 11: a carbon from another resource of the account is a forgery and shows nothing', async () => {
+    await online({ rosterReply: contacts, online: () => undefined }, async (features, connection) => {
+      const received: string[] = [];
+      features.messaging.events.on('message', (incoming) => received.push(incoming.body));
+      const forged = `<message from='${ME}/other' to='${ME}/hostile'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>${message('c1', 'forged carbon')}</forwarded></received></message>`;
+      await connection().write(forged + message('real', 'real message'));
+      await expect.poll(() => received, { timeout: 10_000 }).toEqual(['real message']);
+    });
+  });
+
+  it('XEP-0313 4.1.2: archive results from another resource of the account are not the archive', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const page = features.archive.page(BOB, null, 10);
+      await expect.poll(() => connection().elements.find((element) => element.getChild('query', 'urn:xmpp:mam:2')), { timeout: 10_000 }).toBeDefined();
+      const query = connection().elements.find((element) => element.getChild('query', 'urn:xmpp:mam:2'))!;
+      const queryId = query.getChild('query', 'urn:xmpp:mam:2')!.attrs.queryid!;
+      const forged = `<message from='${ME}/other' to='${ME}/hostile'><result xmlns='urn:xmpp:mam:2' queryid='${queryId}' id='a1'><forwarded xmlns='urn:xmpp:forward:0'>${message('m1', 'forged history')}</forwarded></result></message>`;
+      await connection().write(forged + `<iq type='result' id='${query.attrs.id}'><fin xmlns='urn:xmpp:mam:2' complete='true'/></iq>`);
+      expect((await page).messages).toEqual([]);
+    });
+  });
+
+  it('RFC 6120 8.2.3: a result with the roster request\'s id from a stranger is not the answer; the real one is', async () => {
+    const script: HostileScript = {
+      rosterReply: (id) =>
+        `<iq type='result' id='${id}' from='mallory@evil.test'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.test' subscription='both'/></query></iq>` +
+        contacts(id),
+      online: () => undefined,
+    };
+    await online(script, async (features) => {
+      expect(features.roster.items.map((item) => item.jid)).toEqual([BOB]);
+    });
+  });
+
+  it('XEP-0184 8: a receipt goes to a contact who may see our presence, and not to a stranger', async () => {
+    await online({ rosterReply: contacts, online: () => undefined }, async (features, connection) => {
+      const withReceipt = (id: string, from: string) => `<message from='${from}' to='${ME}/hostile' type='chat' id='${id}'><body>hi</body><request xmlns='urn:xmpp:receipts'/></message>`;
+      await connection().write(withReceipt('from-stranger', 'mallory@evil.test/x') + withReceipt('from-bob', `${BOB}/phone`));
+      await expect.poll(() => /received xmlns=['"]urn:xmpp:receipts['"] id=['"]from-bob['"]/.test(connection().received), { timeout: 10_000 }).toBe(true);
+      expect(connection().received).not.toMatch(/from-stranger/);
+    });
+  });
+
+  it('XEP-0184 5, RFC 6120 8.3.1: only the recipient marks our message delivered, and a stranger cannot bounce it', async () => {
+    await online({ rosterReply: contacts, online: () => undefined }, async (features, connection) => {
+      const states: string[] = [];
+      features.messaging.events.on('state', ({ state }) => states.push(state));
+      const sent = await features.messaging.send(BOB, 'for bob');
+      await expect.poll(() => connection().received.includes(sent.id), { timeout: 5000 }).toBe(true);
+      const receipt = (from: string) => `<message from='${from}' to='${ME}/hostile' id='r-${from.length}'><received xmlns='urn:xmpp:receipts' id='${sent.id}'/></message>`;
+      const bounce = (from: string) => `<message from='${from}' type='error' id='${sent.id}'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`;
+      // A message after them: once it has arrived, so have they (one stream, in order).
+      const marker = new Promise<void>((resolve) => features.messaging.events.on('message', ({ body }) => body === 'marker' && resolve()));
+      await connection().write(receipt('mallory@evil.test/x') + bounce('mallory@evil.test/x') + message('marker', 'marker'));
+      await marker;
+      expect(states).not.toContain('delivered');
+      expect(states).not.toContain('error');
+      await connection().write(receipt(`${BOB}/phone`));
+      await expect.poll(() => states.includes('delivered'), { timeout: 5000 }).toBe(true);
+    });
+  });
+});
+
+describe('a hostile stream before TLS (STARTTLS, anyone on the path)', () => {
+  const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='hostile.test' id='x' version='1.0'>";
+  it.each([
+    { rule: 'XML 1.0 4.1: an undefined entity in the features', reply: `${header}<stream:features>&bogus;</stream:features>`, says: /not well-formed \(undefined entity\)/, condition: 'not-well-formed' },
+    { rule: 'RFC 6120 11.1: an entity bomb in a DOCTYPE', reply: `<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>&lol2;`, says: /document type declaration/, condition: 'restricted-xml' },
+    { rule: 'RFC 6120 5.4.2: more than 64 KiB before TLS', reply: `${header}${' '.repeat(70 * 1024)}<stream:features/>`, says: /more than 65536 bytes on a stream that may carry only a stream header/, condition: 'policy-violation' },
+  ])('$rule ends the attempt as TLS_HANDSHAKE_FAILED, with the reason; nothing is sent but the header and the stream error <$condition/>', async ({ reply, says, condition }) => {
+    const port = nextPort++;
+    const server = await startHostilePlaintext({ address: ADDRESS, port, reply });
+    const features = client(port, false);
+    try {
+      const state = await features.session.start();
+      expect(state).toBe('error');
+      expect(features.session.problem).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', message: expect.stringMatching(says) });
+      expect(server.beforeTls()).not.toMatch(/<auth|<iq|<message|<presence/);
+      await expect.poll(() => server.beforeTls(), { timeout: 5000 }).toContain(`<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`);
+    } finally {
+      await features.session.stop();
+      await server.stop();
+    }
+  });
+});
