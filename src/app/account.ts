@@ -43,6 +43,8 @@ export class Account {
   steps: StepEvent[] = [];
   state: ConnectionState = 'offline';
   problem: SessionProblem | null = null;
+  /** When the session tries again (epoch ms), while it waits to. */
+  retryAt: number | null = null;
   readonly cache: PoshCache;
   readonly chat: AccountChat;
   readonly #deps: AccountDependencies;
@@ -88,6 +90,7 @@ export class Account {
       settings: structuredClone(this.record.settings),
       rememberPassword: this.record.rememberPassword,
       hasStoredPassword: secrets.available && secrets.get(this.record.id) !== null,
+      hasPasswordThisRun: this.password !== null,
       state: this.state,
       isDemo: this.record.isDemo,
     };
@@ -165,12 +168,15 @@ export class Account {
       if (this.attempt?.attemptId === attemptId) this.attempt.report = report;
       emit('connection.report', { accountId, attemptId, report });
     });
-    session.events.on('state', ({ state, problem, retryInMs }) => {
+    session.events.on('state', ({ state, problem, retryInMs, retryAt }) => {
       if (this.session !== session && this.session !== null) return;
       const changed = state !== this.state;
       this.state = state;
       this.problem = problem;
-      emit('connection.state', { accountId, state, problem, retryInMs });
+      this.retryAt = retryAt;
+      // A refused password is not kept for the next try: it would only be refused again.
+      if (problem?.kind === 'wrong-password') this.password = null;
+      emit('connection.state', { accountId, state, problem, retryInMs, retryAt });
       if (changed) emit('account.updated', this.summary());
     });
   }

@@ -160,6 +160,8 @@ export function validateCall<N extends CallName>(name: unknown, args: unknown): 
   const parsed = CALLS[name].args.safeParse(args);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    // Our own checks speak to people already; a schema's generic words need the call and field named.
+    if (issue?.code === 'custom') throw new CallError('BAD_ARGUMENT', issue.message);
     const where = issue && issue.path.length > 1 ? ` (${issue.path.slice(1).join('.')})` : '';
     throw new CallError('BAD_ARGUMENT', `${name}: ${issue?.message ?? 'invalid arguments'}${where}`);
   }

@@ -3,6 +3,9 @@
 // them through src/app/contract.ts.
 import type { DelegationReport } from '../verify/report.ts';
 import type { StepEvent } from '../verify/types.ts';
+import type { SessionProblem } from '../xmpp/failure.ts';
+
+export type { SessionProblem, FailureKind } from '../xmpp/failure.ts';
 
 // ---------------------------------------------------------------- shared value types
 
@@ -35,6 +38,8 @@ export interface AccountSummary {
   settings: AccountSettings;
   rememberPassword: boolean;
   hasStoredPassword: boolean;
+  /** The core holds the password typed earlier in this run, so a retry need not ask for it again. */
+  hasPasswordThisRun: boolean;
   state: ConnectionState;
   /** The local demo's account: its resolver and CA are trusted for it alone. */
   isDemo: boolean;
@@ -113,7 +118,9 @@ export interface SessionSnapshot {
   /** Pending inbound subscription requests (bare JIDs). */
   subscriptionRequests: string[];
   /** Why the session is not online, in words, when it is not. */
-  problem: { code: string; message: string } | null;
+  problem: SessionProblem | null;
+  /** When the next attempt starts (epoch ms), while one is scheduled. */
+  retryAt: number | null;
 }
 
 export type DemoVariant =
@@ -152,7 +159,7 @@ export interface DemoStatus {
   /** How long the last start took, from the click to alice's first attempt ending. */
   startedInMs: number | null;
   /** Where the demo's servers listen while they run (loopback only). */
-  addresses: { dns: string; web: string; xmpp: string } | null;
+  addresses: { dns: string; web: string; xmpp: string; xmppPorts?: { starttls: number; directTls: number; s2s: number } | undefined } | null;
 }
 
 export interface AppInfo {
@@ -176,7 +183,7 @@ export interface EventPayloads {
   'connection.attempt': ConnectionAttempt;
   'connection.step': { accountId: string; attemptId: string; event: StepEvent };
   'connection.report': { accountId: string; attemptId: string; report: DelegationReport };
-  'connection.state': { accountId: string; state: ConnectionState; problem: { code: string; message: string } | null; retryInMs: number | null };
+  'connection.state': { accountId: string; state: ConnectionState; problem: SessionProblem | null; retryInMs: number | null; retryAt: number | null };
   /** The whole roster: after each login's roster fetch. */
   roster: { accountId: string; contacts: RosterContact[] };
   /**

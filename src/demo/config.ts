@@ -2,9 +2,17 @@
 // the test suites and `npm run testbed` (127.0.0.1-3, /tmp/posh-messenger-testbed) never collide.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_DOMAIN, type TestbedAddresses } from '../testbed/index.ts';
+import { EXAMPLE_DOMAIN, type TestbedAddresses, type XmppPorts } from '../testbed/index.ts';
 
-export const DEMO_ADDRESSES: Readonly<TestbedAddresses> = { dns: '127.0.60.1:5353', web: '127.0.60.2', xmpp: '127.0.60.3' };
+/**
+ * The demo's XMPP ports: not the standard ones, so that a system Prosody or ejabberd listening on
+ * 5222/5269 on every address does not stop the demo. SRV records may point at any port; only the
+ * POSH hosts must be on 443 (RFC 7711 3).
+ */
+export const DEMO_XMPP_PORTS: Readonly<XmppPorts> = { starttls: 15222, directTls: 15223, s2s: 15269 };
+
+/** Its DNS server is off 5353 too: avahi-daemon holds 0.0.0.0:5353 (mDNS) on most desktops. */
+export const DEMO_ADDRESSES: Readonly<TestbedAddresses> = { dns: '127.0.60.1:15353', web: '127.0.60.2', xmpp: '127.0.60.3', xmppPorts: DEMO_XMPP_PORTS };
 
 export const DEMO_RUNTIME_DIR = join(tmpdir(), 'posh-messenger-demo');
 
@@ -47,9 +55,9 @@ export function parseDemoAddresses(text: string): TestbedAddresses {
   const [dnsIp = '', dnsPort = '', ...dnsRest] = dns.split(':');
   const port = Number(dnsPort);
   if (rest.length > 0 || dnsRest.length > 0 || !/^\d+$/.test(dnsPort) || port < 1 || port > 65_535) {
-    throw new DemoConfigError(`POSH_DEMO_ADDRESSES must be DNS_IP:PORT,WEB_IP,XMPP_IP on 127.0.0.0/8, e.g. 127.0.60.1:5353,127.0.60.2,127.0.60.3; not "${text}".`);
+    throw new DemoConfigError(`POSH_DEMO_ADDRESSES must be DNS_IP:PORT,WEB_IP,XMPP_IP on 127.0.0.0/8, e.g. 127.0.60.1:15353,127.0.60.2,127.0.60.3; not "${text}".`);
   }
-  return { dns: `${loopbackIp(dnsIp, 'DNS')}:${port}`, web: loopbackIp(web, 'web'), xmpp: loopbackIp(xmpp, 'XMPP') };
+  return { dns: `${loopbackIp(dnsIp, 'DNS')}:${port}`, web: loopbackIp(web, 'web'), xmpp: loopbackIp(xmpp, 'XMPP'), xmppPorts: DEMO_XMPP_PORTS };
 }
 
 /**

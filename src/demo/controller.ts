@@ -8,7 +8,7 @@ import { CallError, type AccountSettings, type DemoStatus, type DemoVariant } fr
 import type { DemoController, DemoFactory, DemoHost } from '../app/demo.ts';
 import { missingPrograms, startTestbed, VARIANT_DESCRIPTIONS, type Testbed } from '../testbed/index.ts';
 import { startBob, type Bob } from './bob.ts';
-import { DEMO_ADDRESSES, DEMO_ALICE, DEMO_BOB, DEMO_RUNTIME_DIR, type DemoOptions } from './config.ts';
+import { DEMO_ADDRESSES, DEMO_ALICE, DEMO_BOB, DEMO_RUNTIME_DIR, DEMO_XMPP_PORTS, type DemoOptions } from './config.ts';
 import { explainFailure, missingFailure, type DemoFailure } from './failure.ts';
 import { Progress } from './progress.ts';
 
@@ -94,12 +94,13 @@ class LocalDemo implements DemoController {
       return this.status();
     }
     const began = performance.now();
-    const addresses = this.#options.addresses ?? DEMO_ADDRESSES;
+    const given = this.#options.addresses ?? DEMO_ADDRESSES;
+    const addresses = { ...given, xmppPorts: given.xmppPorts ?? DEMO_XMPP_PORTS };
     const web = `${addresses.web} and ${addresses.xmpp}`;
     const progress = new Progress(
       [
         'Look for Prosody, dnsmasq, nginx and openssl',
-        `Make certificates and start DNS (${addresses.dns}), HTTPS (${web}, port 443) and XMPP (${addresses.xmpp})`,
+        `Make certificates and start DNS (${addresses.dns}), HTTPS (${web}, port 443) and XMPP (${addresses.xmpp}, ports ${Object.values(addresses.xmppPorts).join(', ')})`,
         `Sign in ${DEMO_BOB}, the bot who answers`,
         `Sign in ${DEMO_ALICE} through example.com's delegation to hosting.example.net`,
       ],

@@ -31,6 +31,21 @@ const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
   'CERT_REVOKED',
 ]);
 
+const NAME_CODES: ReadonlySet<string> = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_TLS_CERT_ALTNAME_FORMAT', 'HOSTNAME_MISMATCH']);
+const UNTRUSTED_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+const TIME_CODES: ReadonlySet<string> = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD']);
+
+/** What is wrong with the web server's certificate, in words that say what to fix (RFC 7711 3). */
+function certificateWords(code: string, host: string): string {
+  if (NAME_CODES.has(code)) return `The HTTPS certificate of ${host} does not name ${host}`;
+  if (UNTRUSTED_CODES.has(code)) return `The HTTPS certificate of ${host} is not trusted: no certificate authority this client trusts issued it`;
+  if (TIME_CODES.has(code)) return `The HTTPS certificate of ${host} is outside its validity period`;
+  return `The HTTPS certificate of ${host} is not valid`;
+}
+
 /** The error and everything it wraps: `cause` chains and the attempts of an AggregateError (one per address). */
 function* unwrap(error: unknown, depth = 0): Generator<unknown> {
   if (depth > 8 || error === null || error === undefined) return;
@@ -74,7 +89,7 @@ export function classifyFailure(error: unknown, context: FailureContext): PoshEr
     if (code !== undefined && CERTIFICATE_CODES.has(code)) {
       return new PoshError(
         'POSH_HTTPS_CERT',
-        `The HTTPS certificate of ${host} is not valid for it (${code}: ${withoutNodeAdvice(messageOf(inner))}).`,
+        `${certificateWords(code, host.replace(/:\d+$/, ''))} (${code}: ${withoutNodeAdvice(messageOf(inner))}).`,
         { cause: error },
       );
     }

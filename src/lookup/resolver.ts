@@ -34,6 +34,24 @@ export interface ResolverAddress {
 }
 
 const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);
+const TIMED_OUT = new Set(['ETIMEOUT', 'EAI_AGAIN']);
+
+/**
+ * What a failed address lookup means: the name does not exist (NXDOMAIN), it exists without an
+ * address, the DNS server did not answer, or something else went wrong.
+ */
+export type DnsFailureKind = 'no-such-name' | 'no-address' | 'timeout' | 'failed';
+
+export class DnsError extends DnaError<'DNS_FAILED'> {
+  readonly kind: DnsFailureKind;
+
+  constructor(kind: DnsFailureKind, message: string, options?: ErrorOptions) {
+    super('DNS_FAILED', message, options);
+    this.kind = kind;
+  }
+}
+
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException | null)?.code ?? '';
 
 /** Parses `IP`, `IP:PORT` or `[IPv6]:PORT`; throws BAD_RESOLVER with a sentence for anything else. */
 export function parseResolverAddress(text: string): ResolverAddress {
@@ -61,8 +79,11 @@ export function parseResolverAddress(text: string): ResolverAddress {
   return { host, port };
 }
 
-function dnsFailed(what: string, error: unknown): DnaError<'DNS_FAILED'> {
-  return new DnaError('DNS_FAILED', `DNS lookup of ${what} failed: ${messageOf(error)}.`, { cause: error });
+function dnsFailed(what: string, error: unknown, server: string | null): DnsError {
+  if (TIMED_OUT.has(errorCode(error))) {
+    return new DnsError('timeout', `DNS lookup of ${what} timed out: ${server ? `the DNS server ${server}` : "this computer's DNS resolver"} did not answer.`, { cause: error });
+  }
+  return new DnsError('failed', `DNS lookup of ${what} failed: ${messageOf(error)}.`, { cause: error });
 }
 
 function lookupFrom(resolveAddresses: (host: string) => Promise<ResolvedAddress[]>): LookupFunction {
@@ -106,17 +127,18 @@ export function createResolver(options: ResolverOptions = {}): DnsResolver {
     try {
       return await resolver.resolveSrv(name).then((found) => found.map(({ name: target, port, priority, weight }) => ({ name: target, port, priority, weight })));
     } catch (error) {
-      if (NO_RECORDS.has((error as NodeJS.ErrnoException).code ?? '')) return [];
-      throw dnsFailed(name, error);
+      if (NO_RECORDS.has(errorCode(error))) return [];
+      throw dnsFailed(name, error, server);
     }
   };
 
-  const resolveFamily = async (host: string, family: 4 | 6): Promise<ResolvedAddress[]> => {
+  /** The addresses of one family, and whether the name itself does not exist (NXDOMAIN). */
+  const resolveFamily = async (host: string, family: 4 | 6): Promise<{ found: ResolvedAddress[]; noSuchName: boolean }> => {
     try {
       const found = family === 4 ? await resolver.resolve4(host) : await resolver.resolve6(host);
-      return found.map((address) => ({ address, family }));
+      return { found: found.map((address) => ({ address, family })), noSuchName: false };
     } catch (error) {
-      if (NO_RECORDS.has((error as NodeJS.ErrnoException).code ?? '')) return [];
+      if (NO_RECORDS.has(errorCode(error))) return { found: [], noSuchName: errorCode(error) === 'ENOTFOUND' };
       throw error;
     }
   };
@@ -124,10 +146,12 @@ export function createResolver(options: ResolverOptions = {}): DnsResolver {
   const resolveAddresses = async (host: string): Promise<ResolvedAddress[]> => {
     if (isIP(host) !== 0) return [{ address: host, family: isIP(host) as 4 | 6 }];
     let found: ResolvedAddress[];
+    let noSuchName = false;
     try {
       if (configured) {
         const [v6, v4] = await Promise.all([resolveFamily(host, 6), resolveFamily(host, 4)]);
-        found = [...v6, ...v4];
+        found = [...v6.found, ...v4.found];
+        noSuchName = v6.noSuchName && v4.noSuchName;
       } else {
         found = await new Promise((resolve, reject) =>
           systemLookup(host, { all: true, order: 'ipv6first' }, (error, addresses) =>
@@ -136,11 +160,14 @@ export function createResolver(options: ResolverOptions = {}): DnsResolver {
         );
       }
     } catch (error) {
-      if (NO_RECORDS.has((error as NodeJS.ErrnoException).code ?? '')) found = [];
-      else throw dnsFailed(host, error);
+      if (!NO_RECORDS.has(errorCode(error))) throw dnsFailed(host, error, server);
+      found = [];
+      // getaddrinfo says ENOTFOUND for both; c-ares tells NXDOMAIN (ENOTFOUND) from NODATA.
+      noSuchName = errorCode(error) === 'ENOTFOUND';
     }
-    if (found.length === 0) throw new DnaError('DNS_FAILED', `${host} has no A or AAAA record.`);
-    return found;
+    if (found.length > 0) return found;
+    if (noSuchName) throw new DnsError('no-such-name', `${host} was not found in DNS (no such name).`);
+    throw new DnsError('no-address', `${host} has no A or AAAA record.`);
   };
 
   return { server, resolveSrv, resolveAddresses, lookup: lookupFrom(resolveAddresses) };

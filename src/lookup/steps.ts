@@ -11,6 +11,8 @@ export interface StepOutcome {
 export class StepRecorder {
   readonly steps: TimedStep[] = [];
   readonly #listener: ((event: StepEvent) => void) | undefined;
+  /** Steps begun and not yet ended, by id, with the function that ends each. */
+  readonly #open = new Map<string, (outcome: StepOutcome) => TimedStep>();
   #next = 0;
 
   constructor(listener?: (event: StepEvent) => void) {
@@ -22,13 +24,21 @@ export class StepRecorder {
     const started = { id: `${name}-${++this.#next}`, name, label, startedAt: epochMs() };
     this.#listener?.({ phase: 'start', step: started });
     let ended: TimedStep | undefined;
-    return (outcome) => {
+    const end = (outcome: StepOutcome): TimedStep => {
       if (ended) return ended;
       ended = { ...started, endedAt: epochMs(), ok: outcome.ok, ...(outcome.detail === undefined ? {} : { detail: outcome.detail }) };
+      this.#open.delete(started.id);
       this.steps.push(ended);
       this.#listener?.({ phase: 'end', step: ended });
       return ended;
     };
+    this.#open.set(started.id, end);
+    return end;
+  }
+
+  /** Ends every step still running as failed: an attempt that is over waits for nothing any more. */
+  abandonOpen(detail: string): void {
+    for (const end of [...this.#open.values()]) end({ ok: false, detail });
   }
 
   /** Times `work`; a thrown error ends the step as failed with the error's message and is rethrown. */

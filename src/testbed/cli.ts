@@ -11,6 +11,7 @@ import {
   startTestbed,
   VARIANT_DESCRIPTIONS,
   VARIANTS,
+  xmppPortsOf,
   type Testbed,
   type TestbedControl,
   type TestbedState,
@@ -36,12 +37,13 @@ Options:
 function describe(testbed: Testbed): string {
   const users = Object.entries(testbed.users).map(([jid, password]) => `    ${jid}  password: ${password}`);
   const variants = VARIANTS.map((name) => `    ${name.padEnd(20)}${VARIANT_DESCRIPTIONS[name]}`);
+  const ports = xmppPortsOf(testbed.addresses);
   return [
     `Testbed ready in ${testbed.startupMs} ms (runtime directory ${testbed.runtimeDir}).`,
     `  DNS server:  ${testbed.dnsServer}   e.g. npm run -s posh-check -- example.com --dns ${testbed.dnsServer} --ca ${testbed.caPath}`,
     `  CA:          ${testbed.caPath}`,
     `  HTTPS:       example.com on ${testbed.addresses.web}:443, hosting.example.net and proper.example on ${testbed.addresses.xmpp}:443`,
-    `  Prosody:     ${testbed.addresses.xmpp}:5222 (STARTTLS), :5223 (direct TLS), :5269 (s2s)`,
+    `  Prosody:     ${testbed.addresses.xmpp}:${ports.starttls} (STARTTLS), :${ports.directTls} (direct TLS), :${ports.s2s} (s2s)`,
     '  Users:',
     ...users,
     `  Variant:     ${testbed.variant}. Switch from another terminal: npm run testbed -- variant NAME`,

@@ -7,9 +7,9 @@ import { serveControl, type ControlServer } from './control.ts';
 import { dnsmasqArguments, type DnsRecords } from './dnsmasq.ts';
 import { facadeOf, TestbedMachine, type Running } from './machine.ts';
 import { markerFor, PID_RECORD, readPidRecord, removePidRecord, stopRecorded, writePidRecord, type RecordedProcess } from './pid-record.ts';
-import { busySockets, formatSocket, isRunning, spawnServer, stopServer, waitUntilBound, waitUntilFree, type SocketAddress } from './processes.ts';
+import { describeBusy, formatSocket, isRunning, spawnServer, stopServer, waitUntilBound, waitUntilFree, type SocketAddress } from './processes.ts';
 import { requirePrograms, TestbedError } from './programs.ts';
-import { PROSODY_PORTS, prosodySockets } from './prosody.ts';
+import { PROSODY_PORTS, prosodySockets, type XmppPorts } from './prosody.ts';
 import { REAPER_MARKER, startReaper } from './reaper.ts';
 import { DEFAULT_ADDRESSES, DEFAULT_RUNTIME_DIR, DEFAULT_SCRAM_ITERATIONS, type Testbed, type TestbedAddresses, type TestbedOptions } from './types.ts';
 import { readableDir } from './webroot.ts';
@@ -19,7 +19,7 @@ export { VARIANTS, VARIANT_DESCRIPTIONS, isVariant, type VariantName } from './v
 export { missingPrograms, missingProgramError, INSTALL_HINT, TestbedError } from './programs.ts';
 export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
 export type { WebRequest } from './nginx.ts';
-export { authenticationAttempts } from './prosody.ts';
+export { authenticationAttempts, PROSODY_PORTS, type XmppPorts } from './prosody.ts';
 export { probeXmpp, loginPlain, type ProbeTarget, type ProbeResult } from './xmpp-probe.ts';
 export type { IssuedCertificate } from './pki.ts';
 export { connectTestbed, type RemoteTestbed } from './control.ts';
@@ -42,17 +42,23 @@ function dnsSockets(dns: string): SocketAddress[] {
   ];
 }
 
+/** Prosody's ports for these addresses. */
+export function xmppPortsOf(addresses: TestbedAddresses): XmppPorts {
+  return addresses.xmppPorts ?? PROSODY_PORTS;
+}
+
 export function dnsRecords(addresses: TestbedAddresses): DnsRecords {
+  const ports = xmppPortsOf(addresses);
   const srv = (name: string, target: string, port: number) => ({ name, target, port, priority: 0, weight: 0 });
   return {
     srv: [
       // One priority for both, so a client puts direct TLS first (XEP-0368).
-      srv(`_xmpp-client._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, PROSODY_PORTS.starttls),
-      srv(`_xmpps-client._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, PROSODY_PORTS.directTls),
-      srv(`_xmpp-server._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, PROSODY_PORTS.s2s),
-      srv(`_xmpp-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, PROSODY_PORTS.starttls),
-      srv(`_xmpps-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, PROSODY_PORTS.directTls),
-      srv(`_xmpp-server._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, PROSODY_PORTS.s2s),
+      srv(`_xmpp-client._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, ports.starttls),
+      srv(`_xmpps-client._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, ports.directTls),
+      srv(`_xmpp-server._tcp.${EXAMPLE_DOMAIN}`, HOSTING_HOST, ports.s2s),
+      srv(`_xmpp-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.starttls),
+      srv(`_xmpps-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.directTls),
+      srv(`_xmpp-server._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.s2s),
     ],
     hosts: {
       [EXAMPLE_DOMAIN]: [addresses.web],
@@ -130,12 +136,12 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const recordPath = join(runtimeDir, PID_RECORD);
   await clearStaleRun(recordPath, log);
 
-  const sockets = [...dnsSockets(addresses.dns), { protocol: 'tcp' as const, ip: addresses.web, port: 443 }, { protocol: 'tcp' as const, ip: addresses.xmpp, port: 443 }, ...prosodySockets(addresses.xmpp)];
-  const busy = await busySockets(sockets);
+  const sockets = [...dnsSockets(addresses.dns), { protocol: 'tcp' as const, ip: addresses.web, port: 443 }, { protocol: 'tcp' as const, ip: addresses.xmpp, port: 443 }, ...prosodySockets(addresses.xmpp, xmppPortsOf(addresses))];
+  const busy = await describeBusy(sockets);
   if (busy.length > 0) {
     throw new TestbedError(
       'TESTBED_PORT_BUSY',
-      `Something else already listens on ${busy.map(formatSocket).join(', ')}: stop it (another testbed? \`ss -ltnup\` names the process) and start again.`,
+      `${busy.length === 1 ? 'A socket the testbed needs is' : 'Sockets the testbed needs are'} taken: ${busy.join(', ')}. Stop what holds ${busy.length === 1 ? 'it' : 'them'}, or choose other loopback addresses, and start again.`,
     );
   }
 

@@ -79,6 +79,7 @@ export class TestbedMachine {
     this.prosodySetup = {
       dir: dirs.prosody,
       address: addresses.xmpp,
+      ports: addresses.xmppPorts ?? PROSODY_PORTS,
       scramIterations: setup.scramIterations,
       archiveItemLimit: setup.archiveItemLimit,
       hosts: [
@@ -145,7 +146,7 @@ export class TestbedMachine {
     const prosody = await startProsodyProcess(this.setup.programs.prosody!, this.prosodySetup);
     this.setup.running.prosody = prosody;
     await this.setup.saveRecord();
-    this.setup.log(`prosody on ${prosodySockets(this.setup.addresses.xmpp).map(formatSocket).join(', ')} (PID ${prosody.pid})`);
+    this.setup.log(`prosody on ${prosodySockets(this.prosodySetup.address, this.prosodySetup.ports).map(formatSocket).join(', ')} (PID ${prosody.pid})`);
   }
 
   private async writeUser(jid: string, password: string): Promise<void> {
@@ -199,7 +200,7 @@ export class TestbedMachine {
     reloadProsody(prosody);
     const targets = (['direct', 'starttls'] as const).map((tls) => ({
       address: this.setup.addresses.xmpp,
-      port: tls === 'direct' ? PROSODY_PORTS.directTls : PROSODY_PORTS.starttls,
+      port: tls === 'direct' ? this.prosodySetup.ports.directTls : this.prosodySetup.ports.starttls,
       tls,
       domain: EXAMPLE_DOMAIN,
       timeoutMs: 2000,
@@ -260,7 +261,7 @@ export class TestbedMachine {
       await stopServer(prosody);
       this.setup.running.prosody = null;
       await this.setup.saveRecord();
-      await waitUntilFree(prosodySockets(this.setup.addresses.xmpp), 5000);
+      await waitUntilFree(prosodySockets(this.prosodySetup.address, this.prosodySetup.ports), 5000);
     });
   }
 

@@ -1,7 +1,7 @@
 // Server processes started and stopped by PID, and the loopback sockets they hold.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestbedError } from './programs.ts';
 
@@ -87,33 +87,74 @@ function decodeProcAddress(hex: string): { ip: string; port: number } {
   return { ip: [...bytes].join('.'), port: parseInt(portHex, 16) };
 }
 
+/** A bound socket and its inode, which names the process holding it (/proc/PID/fd). */
+export interface BoundSocket extends SocketAddress {
+  inode: string;
+}
+
 /** IPv4 TCP listeners and bound UDP sockets, from /proc/net/tcp and /proc/net/udp. */
-export function parseProcNet(text: string, protocol: 'tcp' | 'udp'): SocketAddress[] {
-  const found: SocketAddress[] = [];
+export function parseProcNet(text: string, protocol: 'tcp' | 'udp'): BoundSocket[] {
+  const found: BoundSocket[] = [];
   for (const line of text.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     const local = fields[1];
     const state = fields[3];
+    const inode = fields[9] ?? '';
     if (!local || !state) continue;
     // TCP_LISTEN is 0A; an unconnected bound UDP socket is TCP_CLOSE (07).
     if ((protocol === 'tcp' && state === '0A') || (protocol === 'udp' && state === '07')) {
-      found.push({ protocol, ...decodeProcAddress(local) });
+      found.push({ protocol, ...decodeProcAddress(local), inode });
     }
   }
   return found;
 }
 
-export async function boundSockets(): Promise<SocketAddress[]> {
+export async function boundSockets(): Promise<BoundSocket[]> {
   const [tcp, udp] = await Promise.all([readFile('/proc/net/tcp', 'utf8'), readFile('/proc/net/udp', 'utf8')]);
   return [...parseProcNet(tcp, 'tcp'), ...parseProcNet(udp, 'udp')];
 }
 
-/** Which of `wanted` something holds now (a wildcard 0.0.0.0 socket on the port counts). */
+/**
+ * Which of `wanted` something holds now. A TCP listener on 0.0.0.0 counts (it collides with every
+ * bind of its port); a UDP socket on 0.0.0.0 does not (mDNS responders share theirs with SO_REUSEADDR).
+ */
 export async function busySockets(wanted: readonly SocketAddress[]): Promise<SocketAddress[]> {
   const bound = await boundSockets();
   return wanted.filter((w) =>
-    bound.some((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || b.ip === '0.0.0.0')),
+    bound.some((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || (b.ip === '0.0.0.0' && b.protocol === 'tcp'))),
   );
+}
+
+/** The process holding a socket inode, as "name (PID n)", or null when it cannot be seen. */
+async function holderOf(inode: string): Promise<string | null> {
+  const link = `socket:[${inode}]`;
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fds = await readdir(`/proc/${entry}/fd`).catch(() => []);
+    for (const fd of fds) {
+      if ((await readlink(`/proc/${entry}/fd/${fd}`).catch(() => '')) !== link) continue;
+      const name = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '?')).trim();
+      return `${name} (PID ${entry})`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Which of `wanted` is taken, each in words naming the socket that holds it and its process, e.g.
+ * "127.0.60.3:5222/tcp (prosody (PID 812) listens on 0.0.0.0:5222)".
+ */
+export async function describeBusy(wanted: readonly SocketAddress[]): Promise<string[]> {
+  const bound = await boundSockets();
+  const taken: string[] = [];
+  for (const w of wanted) {
+    const holder = bound.find((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || (b.ip === '0.0.0.0' && b.protocol === 'tcp')));
+    if (!holder) continue;
+    const owner = await holderOf(holder.inode);
+    const verb = holder.protocol === 'tcp' ? 'listens' : 'is bound';
+    taken.push(`${formatSocket(w)} (${owner ?? 'a process this user cannot see'} ${verb} on ${holder.ip}:${holder.port})`);
+  }
+  return taken;
 }
 
 /** Waits until none of `wanted` is bound; returns what is still bound after `timeoutMs`. */

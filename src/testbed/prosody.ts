@@ -7,7 +7,15 @@ import { promisify } from 'node:util';
 import { spawnServer, stopServer, waitUntilBound, type ServerProcess, type SocketAddress } from './processes.ts';
 import { TestbedError } from './programs.ts';
 
-export const PROSODY_PORTS = { starttls: 5222, directTls: 5223, s2s: 5269 } as const;
+/** Where Prosody listens: client STARTTLS, client direct TLS (XEP-0368), server-to-server. */
+export interface XmppPorts {
+  starttls: number;
+  directTls: number;
+  s2s: number;
+}
+
+/** The standard ports (RFC 6120 14.7, XEP-0368 uses 5223 by custom), the testbed's default. */
+export const PROSODY_PORTS: Readonly<XmppPorts> = { starttls: 5222, directTls: 5223, s2s: 5269 };
 
 export interface ProsodyHost {
   domain: string;
@@ -20,6 +28,7 @@ export interface ProsodySetup {
   /** Holds the configuration, pidfile, log and data. */
   dir: string;
   address: string;
+  ports: XmppPorts;
   scramIterations: number;
   /** storage_archive_item_limit; Prosody's default when absent. */
   archiveItemLimit?: number | undefined;
@@ -64,11 +73,11 @@ export function renderProsodyConfig(setup: ProsodySetup): string {
     // Debug level, so a test can prove from the log that no authentication was attempted.
     `log = { { levels = { min = "debug" }, to = "file", filename = ${lua(paths.log)} } }`,
     `interfaces = ${luaList([setup.address])}`,
-    `c2s_ports = ${luaList([PROSODY_PORTS.starttls])}`,
+    `c2s_ports = ${luaList([setup.ports.starttls])}`,
     `c2s_interfaces = ${luaList([setup.address])}`,
-    `c2s_direct_tls_ports = ${luaList([PROSODY_PORTS.directTls])}`,
+    `c2s_direct_tls_ports = ${luaList([setup.ports.directTls])}`,
     `c2s_direct_tls_interfaces = ${luaList([setup.address])}`,
-    `s2s_ports = ${luaList([PROSODY_PORTS.s2s])}`,
+    `s2s_ports = ${luaList([setup.ports.s2s])}`,
     `s2s_interfaces = ${luaList([setup.address])}`,
     'component_ports = { }',
     'c2s_require_encryption = true',
@@ -179,8 +188,8 @@ export function authenticationAttempts(log: string): string[] {
 
 // ---------------------------------------------------------------- the process
 
-export function prosodySockets(address: string): SocketAddress[] {
-  return Object.values(PROSODY_PORTS).map((port) => ({ protocol: 'tcp' as const, ip: address, port }));
+export function prosodySockets(address: string, ports: XmppPorts): SocketAddress[] {
+  return [ports.starttls, ports.directTls, ports.s2s].map((port) => ({ protocol: 'tcp' as const, ip: address, port }));
 }
 
 export async function writeProsodyConfig(setup: ProsodySetup): Promise<void> {
@@ -199,7 +208,7 @@ export async function startProsodyProcess(program: string, setup: ProsodySetup):
   const paths = prosodyPaths(setup.dir);
   const server = await spawnServer('prosody', program, ['--config', paths.config, '-F'], setup.dir);
   try {
-    await waitUntilBound(prosodySockets(setup.address), 10_000, () => (server.hasExited() ? 'Prosody exited' : null));
+    await waitUntilBound(prosodySockets(setup.address, setup.ports), 10_000, () => (server.hasExited() ? 'Prosody exited' : null));
     await waitUntilCatching(server, SIGHUP_BIT, 5000);
   } catch (error) {
     await stopServer(server);

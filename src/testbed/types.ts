@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate, type TestbedCertificates } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
 import type { IssuedCertificate } from './pki.ts';
-import type { RosterEntry } from './prosody.ts';
+import type { RosterEntry, XmppPorts } from './prosody.ts';
 import type { VariantName } from './variants.ts';
 
 export interface TestbedAddresses {
@@ -14,6 +14,8 @@ export interface TestbedAddresses {
   web: string;
   /** hosting.example.net and proper.example: Prosody and the hosting HTTPS host. */
   xmpp: string;
+  /** Prosody's ports on `xmpp` (default PROSODY_PORTS); the SRV records point at them. */
+  xmppPorts?: XmppPorts;
 }
 
 export const DEFAULT_ADDRESSES: TestbedAddresses = { dns: '127.0.0.1:5353', web: '127.0.0.2', xmpp: '127.0.0.3' };

@@ -208,7 +208,7 @@ export interface PublishHint {
 
 // ---------------------------------------------------------------- The delegation chain
 
-export type StepName = 'srv' | 'posh' | 'dns' | 'tcp' | 'tls' | 'verify' | 'auth' | 'bind';
+export type StepName = 'srv' | 'posh' | 'dns' | 'tcp' | 'tls' | 'verify' | 'stream' | 'auth' | 'bind';
 
 /** One recorded step, with wall-clock times in epoch milliseconds (fractional). */
 export interface TimedStep {

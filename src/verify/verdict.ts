@@ -145,7 +145,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutcome {
       verified: true,
       prooftype: 'PKIX',
       code: 'OK_PKIX',
-      reason: `${d} is proved by PKIX: ${certificateOf(certificate)} chains to ${root} and names ${d} (${match.type} ${match.presented}).`,
+      reason: `${d} is proven by PKIX: ${certificateOf(certificate)} chains to ${root} and names ${d} (${match.type} ${match.presented}).`,
       identity: match,
     });
   }
@@ -174,7 +174,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutcome {
       verified: true,
       prooftype: 'POSH',
       code: 'OK_POSH',
-      reason: `${d} is proved by POSH: ${d} publishes the ${match.hash} fingerprint of ${certificateOf(certificate)} at ${posh.url}.`,
+      reason: `${d} is proven by POSH: ${d} publishes the ${match.hash} fingerprint of ${certificateOf(certificate)} at ${posh.url}.`,
       fingerprint: match,
       pkixFailure,
     });

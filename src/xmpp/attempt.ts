@@ -7,7 +7,7 @@ import { judgeChain, resolveDelegation, type DelegationOptions, type Judgement, 
 import { timingsOf, type DelegationReport } from '../verify/report.ts';
 import type { ConnectionFacts, Domain, PoshResult, ServiceName, Verdict } from '../verify/types.ts';
 import { connectionFailure } from '../verify/verdict.ts';
-import { connectSecurely } from './transport.ts';
+import { connectSecurely, type ConnectCause } from './transport.ts';
 
 export interface AttemptOptions extends DelegationOptions {
   domain: Domain;
@@ -29,6 +29,8 @@ export interface AttemptResult {
   /** The proven socket when `keepSocket` and the verdict was verified; otherwise null. */
   socket: TLSSocket | null;
   failure: AttemptFailure;
+  /** For 'unreachable': why (a name that does not exist, a refused port, a timeout...). */
+  cause: ConnectCause | null;
 }
 
 function lookupOnlyVerdict(posh: PoshResult): Verdict {
@@ -52,6 +54,7 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
   let connection: ConnectionFacts | null = null;
   let socket: TLSSocket | null = null;
   let failure: AttemptFailure = null;
+  let cause: ConnectCause | null = null;
   if (delegation.srv.candidates.length === 0) {
     verdict = connectionFailure('SRV_NO_SERVICE', delegation.srv.error?.message ?? `${domain} does not offer this service.`);
     failure = 'no-service';
@@ -84,6 +87,7 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
     } else {
       verdict = connectionFailure(outcome.code, outcome.reason);
       failure = 'unreachable';
+      cause = outcome.cause;
     }
   }
 
@@ -103,5 +107,5 @@ export async function runDelegationAttempt(options: AttemptOptions): Promise<Att
     timings: timingsOf(recorder.steps, startedAt, epochMs()),
     steps: [...recorder.steps],
   };
-  return { report, socket, failure };
+  return { report, socket, failure, cause };
 }

@@ -24,6 +24,19 @@ export type ScramErrorCode =
 
 export class ScramError extends DnaError<ScramErrorCode> {}
 
+/** The server's <failure/> (RFC 6120 6.5): its defined condition and its optional text, kept apart from our words. */
+export class SaslRefusal extends ScramError {
+  readonly condition: string | null;
+  readonly serverText: string | null;
+
+  constructor(condition: string | null, serverText: string | null, options?: ErrorOptions) {
+    // The condition is protocol vocabulary; the server's prose stays out of our sentence.
+    super('AUTH_REFUSED', condition ? `The server refused the login with <${condition}/>.` : 'The server refused the login.', options);
+    this.condition = condition;
+    this.serverText = serverText;
+  }
+}
+
 /** RFC 5802 5.1 and RFC 7677 4: an iteration count below 4096 is refused. */
 export const MIN_ITERATIONS = 4096;
 /** A server must not be able to make us spin for minutes; about half a second of PBKDF2. */
@@ -495,12 +508,7 @@ export function authenticationError(error: unknown): unknown {
     );
   }
   const { condition, text } = error as Error & { condition?: string; text?: string };
-  const detail = [condition, text].filter(Boolean).join(': ');
-  return new ScramError(
-    'AUTH_REFUSED',
-    `The server refused the login (${detail || 'no reason given'}); check the user name and password.`,
-    { cause: error },
-  );
+  return new SaslRefusal(condition || null, text || null, { cause: error });
 }
 
 /**

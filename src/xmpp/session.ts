@@ -1,8 +1,8 @@
 // The XMPP session of one account: every connection (the first and each reconnection) runs the
 // whole DNA pipeline, and xmpp.js only ever opens its stream on the socket that pipeline proved.
-// Then SASL (our SCRAM), resource binding or XEP-0198 resumption, and the chat modules. A refusal
-// or a failed login stops the session with one clear problem; a lost connection is retried with
-// a jittered, capped backoff.
+// Then SASL (our SCRAM), resource binding or XEP-0198 resumption, and the chat modules. A permanent
+// failure (failure.ts: a refusal, a wrong password, a domain that does not exist) stops the session
+// with one clear problem; a transient one is retried with a jittered, capped backoff.
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
@@ -24,20 +24,18 @@ import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
+import { failure, type FailureFacts, type FailureKind, type SessionProblem } from './failure.ts';
 import { IqCallee } from './iq-callee.ts';
 import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
-import { authenticationError, SaltedPasswordCache, ScramError } from './scram.ts';
+import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError } from './scram.ts';
 import { StreamViolation, type StreamLimits } from './stream-parser.ts';
 import { VerifiedClient } from './verified-client.ts';
 
 export type SessionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'refused' | 'auth-failed' | 'error';
 
-export interface SessionProblem {
-  code: string;
-  message: string;
-}
+export type { SessionProblem } from './failure.ts';
 
 export interface ManualServer {
   host: string;
@@ -78,7 +76,8 @@ export interface SessionEvents {
   attempt: { attemptId: string; startedAt: string; domain: string };
   step: { attemptId: string; event: StepEvent };
   report: { attemptId: string; report: DelegationReport };
-  state: { state: SessionState; problem: SessionProblem | null; retryInMs: number | null };
+  /** retryAt: when the next attempt starts (epoch ms), while one is scheduled. */
+  state: { state: SessionState; problem: SessionProblem | null; retryInMs: number | null; retryAt: number | null };
   /** Online after binding (resumed: false) or after XEP-0198 resumption (resumed: true). */
   online: { jid: string; resumed: boolean };
   /** Every stanza received while online (after the session's own handlers). */
@@ -104,21 +103,41 @@ type AttemptOutcome =
   | { kind: 'retry'; problem: SessionProblem }
   | { kind: 'aborted' };
 
-/** The problem a failed login reports: a refused password is AUTH_FAILED, in words a person can act on. */
-export function loginProblem(failure: unknown, jid: string): { auth: boolean; problem: SessionProblem } {
-  if (failure instanceof StreamViolation) return { auth: false, problem: { code: failure.code, message: failure.message } };
+/** RFC 6120 6.5: which SASL failure conditions mean what for the user. */
+const SASL_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
+  'not-authorized': 'wrong-password',
+  'credentials-expired': 'wrong-password',
+  'account-disabled': 'account-disabled',
+  'temporary-auth-failure': 'auth-temporary',
+};
+
+/** RFC 6120 4.9.3: which stream errors from the server mean what for the user. */
+const STREAM_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
+  'system-shutdown': 'server-restarting',
+  'host-unknown': 'host-unknown',
+  'host-gone': 'host-unknown',
+};
+
+/** The problem a failed login reports, in words a person can act on (failure.ts). */
+export function loginProblem(error: unknown, facts: FailureFacts): SessionProblem {
+  if (error instanceof StreamViolation) return failure('stream-violation', { ...facts, detail: error.message }, error.code);
   // @xmpp/sasl's own failures (no compatible mechanism, a <failure/>) get their stable codes first.
-  const error = authenticationError(failure);
-  if (error instanceof ScramError) {
-    if (error.code === 'AUTH_REFUSED') {
-      return { auth: true, problem: { code: 'AUTH_FAILED', message: `The server refused the login for ${jid}: check the password (${error.message})` } };
-    }
-    // Every SCRAM failure is about this server and these credentials: retrying would not change it.
-    return { auth: true, problem: { code: error.code, message: error.message } };
+  const known = authenticationError(error);
+  if (known instanceof SaslRefusal) {
+    const kind = SASL_CONDITION_KIND[known.condition ?? 'not-authorized'] ?? 'login-impossible';
+    const quote = known.serverText ?? (known.condition ? `<${known.condition}/>` : null);
+    return failure(kind, { ...facts, quote, detail: `the server answered <${known.condition ?? 'failure'}/>.` });
   }
-  const condition = (error as { condition?: string } | null)?.condition;
-  const detail = condition ? `${condition}: ${messageOf(error)}` : messageOf(error);
-  return { auth: false, problem: { code: 'SESSION_FAILED', message: `The session failed after the server was verified (${detail}).` } };
+  // Every other SCRAM failure is about this server and these credentials: retrying would not change it.
+  if (known instanceof ScramError) return failure('login-impossible', { ...facts, detail: known.message }, known.code);
+  const { name, condition, text } = (known ?? {}) as { name?: string; condition?: string; text?: string };
+  if (name === 'StreamError' && condition) {
+    // RFC 6120 4.9.3: the server's stream error, in its own words, beside ours.
+    const quote = `<${condition}/>${text ? ` ${text}` : ''}`;
+    const kind = STREAM_CONDITION_KIND[condition] ?? 'connection-lost';
+    return failure(kind, { ...facts, quote });
+  }
+  return failure('session-failed', { ...facts, detail: messageOf(known), quote: condition ? `<${condition}/>` : null });
 }
 
 export class XmppSession {
@@ -140,7 +159,11 @@ export class XmppSession {
   #attemptId: string | null = null;
   #socket: TLSSocket | null = null;
   #bindStep: ((outcome: { ok: boolean; detail?: string }) => unknown) | null = null;
+  /** From the stream header on the proven socket to the first SASL message: the server's features. */
+  #streamStep: ((outcome: { ok: boolean; detail?: string }) => unknown) | null = null;
   #firstOutcome: Promise<SessionState> | null = null;
+  /** Online at least once since start(): a later failure is a lost connection, not a failed first one. */
+  #wasOnline = false;
   #lastReport: DelegationReport | null = null;
   #lastError: unknown = null;
 
@@ -178,6 +201,8 @@ export class XmppSession {
       timeStep: async (label, work) => {
         const recorder = this.#recorder;
         if (!recorder) return work();
+        this.#streamStep?.({ ok: true, detail: 'features received' });
+        this.#streamStep = null;
         await recorder.time('auth', label, work);
         this.#bindStep = recorder.begin('bind', 'Bind a resource or resume the session (XEP-0198)');
       },
@@ -239,6 +264,7 @@ export class XmppSession {
     if (this.#running && this.#firstOutcome) return this.#firstOutcome;
     this.#running = true;
     this.#retry = 0;
+    this.#wasOnline = false;
     this.#abort = new AbortController();
     this.#firstOutcome = this.#attempt(false);
     return this.#firstOutcome;
@@ -267,6 +293,11 @@ export class XmppSession {
     this.#setState('offline', null, null);
   }
 
+  /** What every failure sentence may name about this account. */
+  #facts(extra: Partial<FailureFacts> = {}): FailureFacts {
+    return { jid: this.jid, domain: this.domain, dnsServer: this.#options.resolver.server, ...extra };
+  }
+
   /** Sends when online; throws NOT_CONNECTED otherwise (callers that queue do it themselves). */
   async send(stanza: Element): Promise<void> {
     if (this.#phase !== 'online') throw new DnaError('NOT_CONNECTED', `${this.jid} is not connected; try again once it is online.`);
@@ -276,7 +307,7 @@ export class XmppSession {
   #setState(state: SessionState, problem: SessionProblem | null, retryInMs: number | null): void {
     this.#state = state;
     this.#problem = problem;
-    this.events.emit('state', { state, problem, retryInMs });
+    this.events.emit('state', { state, problem, retryInMs, retryAt: retryInMs === null ? null : Date.now() + retryInMs });
   }
 
   async #takeSocket(): Promise<TLSSocket> {
@@ -289,24 +320,30 @@ export class XmppSession {
   #onDisconnect(): void {
     if (this.#phase !== 'online' || !this.#running) return;
     this.#phase = 'idle';
-    const lastError = this.#lastError;
-    if (lastError instanceof StreamViolation) {
-      this.#scheduleRetry({ code: lastError.code, message: `${lastError.message} The stream was closed (<${lastError.condition}/>); reconnecting.` }, true);
-      return;
-    }
-    const condition = (lastError as { condition?: string } | null)?.condition;
-    const why = condition ? ` (the server said <${condition}/>)` : '';
-    this.#scheduleRetry({ code: 'CONNECTION_LOST', message: `The connection to ${this.domain}'s server was lost${why}; reconnecting.` }, true);
+    this.#scheduleRetry(this.#lostProblem());
   }
 
-  #scheduleRetry(problem: SessionProblem, lost: boolean): void {
+  /** Why an online (or logging-in) connection ended: our stream error, the server's, or none. */
+  #lostProblem(): SessionProblem {
+    const lastError = this.#lastError;
+    if (lastError instanceof StreamViolation) {
+      return failure('stream-violation', this.#facts({ detail: `${lastError.message} The stream was closed with <${lastError.condition}/>.` }), lastError.code);
+    }
+    const condition = (lastError as { condition?: string } | null)?.condition;
+    const text = (lastError as { text?: string } | null)?.text;
+    const quote = condition ? `<${condition}/>${text ? ` ${text}` : ''}` : null;
+    return failure(STREAM_CONDITION_KIND[condition ?? ''] ?? 'connection-lost', this.#facts({ quote }));
+  }
+
+  /** Waits a backoff, then tries again; "reconnecting" only for a session that was online. */
+  #scheduleRetry(problem: SessionProblem): void {
     if (!this.#running) return;
     const delay = backoffDelay(this.#retry++, this.#options.backoff ?? DEFAULT_BACKOFF, this.#options.random);
-    this.#setState(lost || this.#state === 'reconnecting' ? 'reconnecting' : 'error', problem, delay);
+    this.#setState(this.#wasOnline ? 'reconnecting' : 'error', problem, delay);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      void this.#attempt(true);
+      void this.#attempt(this.#wasOnline);
     }, delay);
   }
 
@@ -329,9 +366,13 @@ export class XmppSession {
     try {
       outcome = await this.#connectOnce(attemptId);
     } catch (error) {
-      outcome = { kind: 'retry', problem: { code: 'SESSION_FAILED', message: messageOf(error) } };
+      outcome = { kind: 'retry', problem: failure('session-failed', this.#facts({ detail: messageOf(error) })) };
     }
     if (this.#attemptId !== attemptId) return this.#state;
+    this.#streamStep?.({ ok: false, detail: 'no features' });
+    this.#streamStep = null;
+    // A SASL exchange the server never answered leaves its step open; the attempt is over all the same.
+    if (outcome.kind !== 'online') this.#recorder?.abandonOpen(outcome.kind === 'aborted' ? 'stopped' : outcome.problem.message);
     this.#bindStep?.({ ok: outcome.kind === 'online', detail: outcome.kind === 'online' ? (outcome.resumed ? 'resumed' : (this.fullJid ?? '')) : 'not bound' });
     this.#bindStep = null;
 
@@ -341,6 +382,7 @@ export class XmppSession {
       case 'online':
         this.#retry = 0;
         this.#lastError = null;
+        this.#wasOnline = true;
         this.#phase = 'online';
         await this.#runOnlineHooks(outcome.resumed);
         // A hook may have seen the connection drop already.
@@ -357,7 +399,7 @@ export class XmppSession {
       case 'retry':
         this.#phase = 'idle';
         await this.#closeQuietly();
-        this.#scheduleRetry(outcome.problem, reconnecting);
+        this.#scheduleRetry(outcome.problem);
         return this.#state;
     }
   }
@@ -407,14 +449,22 @@ export class XmppSession {
     }
     this.#lastReport = result.report;
     this.events.emit('report', { attemptId, report: result.report });
-    const { verdict } = result.report;
+    const { verdict, connection } = result.report;
     if (result.failure === 'refused') {
-      return { kind: 'stop', state: 'refused', problem: { code: verdict.code, message: verdict.reason } };
+      return { kind: 'stop', state: 'refused', problem: failure('refused-proof', this.#facts({ detail: verdict.reason }), verdict.code) };
     }
     if (result.failure === 'no-service') {
-      return { kind: 'stop', state: 'error', problem: { code: verdict.code, message: verdict.reason } };
+      return { kind: 'stop', state: 'error', problem: failure('no-service', this.#facts({ detail: result.report.srv.error?.message }), verdict.code) };
     }
-    if (!result.socket) return { kind: 'retry', problem: { code: verdict.code, message: verdict.reason } };
+    if (!result.socket) {
+      const candidate = result.report.srv.candidates.at(-1);
+      const facts = this.#facts({ host: connection?.address ?? connection?.host ?? candidate?.host, port: connection?.port ?? candidate?.port, detail: verdict.reason });
+      const problem = failure(result.cause ?? 'connect-failed', facts);
+      // A domain that was reachable an hour ago does not stop existing: after online, a DNS answer
+      // like that is a network change, retried like any other.
+      if (problem.permanent && this.#wasOnline) return { kind: 'retry', problem: { ...problem, permanent: false } };
+      return problem.permanent ? { kind: 'stop', state: 'error', problem } : { kind: 'retry', problem };
+    }
 
     this.#socket = result.socket;
     return this.#login(signal);
@@ -437,24 +487,25 @@ export class XmppSession {
       listen(entity, 'online', () => finish({ kind: 'online', resumed: false }));
       listen(sm, 'resumed', () => finish({ kind: 'online', resumed: true }));
       listen(entity, 'error', (error: unknown) => {
-        const { auth, problem } = loginProblem(error, this.jid);
-        finish(auth ? { kind: 'stop', state: 'auth-failed', problem } : { kind: 'retry', problem });
+        const problem = loginProblem(error, this.#facts());
+        // Every permanent SASL outcome is an authentication failure; the kind says which (state-words).
+        const auth = problem.kind === 'wrong-password' || problem.kind === 'account-disabled' || problem.kind === 'login-impossible';
+        finish(problem.permanent ? { kind: 'stop', state: auth ? 'auth-failed' : 'error', problem } : { kind: 'retry', problem });
       });
-      listen(entity, 'disconnect', () =>
-        finish({ kind: 'retry', problem: { code: 'CONNECTION_LOST', message: `${this.domain}'s server closed the connection during login.` } }),
-      );
+      listen(entity, 'disconnect', () => finish({ kind: 'retry', problem: this.#lostProblem() }));
       const timer = setTimeout(
-        () => finish({ kind: 'retry', problem: { code: 'LOGIN_TIMEOUT', message: `The login to ${this.domain} did not complete within ${timeoutMs} ms.` } }),
+        () => finish({ kind: 'retry', problem: failure('login-timeout', this.#facts({ seconds: Math.round(timeoutMs / 1000) })) }),
         timeoutMs,
       );
       cleanups.push(() => clearTimeout(timer));
       const onAbort = () => finish({ kind: 'aborted' });
       signal.addEventListener('abort', onAbort, { once: true });
       cleanups.push(() => signal.removeEventListener('abort', onAbort));
+      this.#streamStep = this.#recorder?.begin('stream', 'Open the XMPP stream, wait for its features') ?? null;
       entity
         .connect(entity.options.service)
         .then(() => entity.open({ domain: this.domain }))
-        .catch((error: unknown) => finish({ kind: 'retry', problem: { code: 'SESSION_FAILED', message: `The stream could not be opened: ${messageOf(error)}` } }));
+        .catch((error: unknown) => finish({ kind: 'retry', problem: failure('session-failed', this.#facts({ detail: `the stream could not be opened (${messageOf(error)})` })) }));
     });
   }
 }

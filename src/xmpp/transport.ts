@@ -6,7 +6,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Element } from '@xmpp/xml';
 import type { TrustStore } from '../lookup/anchors.ts';
 import { lookUpAddresses } from '../lookup/delegation.ts';
-import type { DnsResolver } from '../lookup/resolver.ts';
+import { DnsError, type DnsResolver } from '../lookup/resolver.ts';
 import type { StepRecorder } from '../lookup/steps.ts';
 import { DnaError, messageOf } from '../verify/errors.ts';
 import type { ChainVerification, ConnectCandidate, ConnectionFacts, Domain, ServiceName, Verdict } from '../verify/types.ts';
@@ -40,9 +40,23 @@ export interface SecureConnectOptions<J extends Judged> {
   signal?: AbortSignal;
 }
 
+/**
+ * Why no candidate could even be judged, finer than the verdict's code: the session decides from it
+ * whether to retry, and the user reads it in words (failure.ts).
+ */
+export type ConnectCause =
+  | 'no-such-domain'
+  | 'no-address'
+  | 'dns-timeout'
+  | 'dns-failed'
+  | 'connection-refused'
+  | 'connect-timeout'
+  | 'connect-failed'
+  | 'tls-failed';
+
 export type SecureConnectResult<J extends Judged> =
   | { ok: true; socket: TLSSocket; connection: ConnectionFacts; judgement: J }
-  | { ok: false; code: 'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'; reason: string; connection: ConnectionFacts | null }
+  | { ok: false; code: 'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'; cause: ConnectCause; reason: string; connection: ConnectionFacts | null }
   | { ok: false; code: 'REFUSED'; reason: string; connection: ConnectionFacts; judgement: J };
 
 class AttemptError extends DnaError<'CONNECT_FAILED' | 'TLS_HANDSHAKE_FAILED'> {}
@@ -52,6 +66,37 @@ const contentNamespace = (service: ServiceName): string => (service === 'xmpp-se
 
 function streamHeader(domain: string, service: ServiceName): string {
   return `<?xml version='1.0'?><stream:stream xmlns='${contentNamespace(service)}' xmlns:stream='${NS_STREAM}' to='${domain}' version='1.0'>`;
+}
+
+/** The cause of a failed address lookup; NXDOMAIN for the domain itself (the RFC 6120 3.2.2 fallback) means it does not exist. */
+function lookupCause(error: unknown, candidate: ConnectCandidate): ConnectCause {
+  if (!(error instanceof DnsError)) return 'dns-failed';
+  if (error.kind === 'no-such-name') return candidate.source === 'fallback' ? 'no-such-domain' : 'no-address';
+  if (error.kind === 'no-address') return 'no-address';
+  return error.kind === 'timeout' ? 'dns-timeout' : 'dns-failed';
+}
+
+/** The cause of a failed TCP connection or handshake. */
+function connectCause(error: unknown): ConnectCause {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  // A handshake that never finished timed out; that is what the user must read, not "TLS failed".
+  if ((cause as Error | undefined)?.name === 'TimeoutError' || code === 'ETIMEDOUT') return 'connect-timeout';
+  if (error instanceof AttemptError && error.code === 'TLS_HANDSHAKE_FAILED') return 'tls-failed';
+  if (code === 'ECONNREFUSED') return 'connection-refused';
+  return 'connect-failed';
+}
+
+/** Causes that trying again cannot fix; the others may pass. */
+const PERMANENT_CAUSES: ReadonlySet<ConnectCause> = new Set(['no-such-domain', 'no-address']);
+
+/**
+ * The failure to report after another candidate failed too: a transient one wins over a permanent
+ * one, so that one target without an address does not stop the session while another was only down.
+ */
+function keepTransient<F extends { cause: ConnectCause }>(previous: F | null, next: F): F {
+  if (previous && !PERMANENT_CAUSES.has(previous.cause) && PERMANENT_CAUSES.has(next.cause)) return previous;
+  return next;
 }
 
 function openTcp(address: string, port: number, signal: AbortSignal): Promise<Socket> {
@@ -183,7 +228,8 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
     try {
       addresses = await (early ?? lookUpAddresses(candidate.host, { resolver, recorder }));
     } catch (error) {
-      lastFailure = { ok: false, code: 'CONNECT_FAILED', reason: `${candidate.host} has no address: ${messageOf(error)}`, connection: facts(null) };
+      const cause = lookupCause(error, candidate);
+      lastFailure = keepTransient(lastFailure, { ok: false, code: 'CONNECT_FAILED', cause, reason: messageOf(error), connection: facts(null) });
       continue;
     }
 
@@ -209,7 +255,7 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
         tcp?.destroy();
         const code = error instanceof AttemptError ? error.code : 'CONNECT_FAILED';
         const reason = messageOf(error);
-        lastFailure = { ok: false, code, reason, connection: { ...connection, error: { code, message: reason } } };
+        lastFailure = keepTransient(lastFailure, { ok: false, code, cause: connectCause(error), reason, connection: { ...connection, error: { code, message: reason } } });
         continue;
       }
       connection.protocol = secure.getProtocol();
@@ -225,12 +271,12 @@ export async function connectSecurely<J extends Judged>(options: SecureConnectOp
         // The presented certificate could not even be read: fail closed, as for a refusal.
         secure.destroy();
         const reason = `The server's certificate could not be checked: ${messageOf(error)}`;
-        return { ok: false, code: 'TLS_HANDSHAKE_FAILED', reason, connection: { ...connection, error: { code: 'TLS_HANDSHAKE_FAILED', message: reason } } };
+        return { ok: false, code: 'TLS_HANDSHAKE_FAILED', cause: 'tls-failed', reason, connection: { ...connection, error: { code: 'TLS_HANDSHAKE_FAILED', message: reason } } };
       }
       if (judgement.verdict.verified) return { ok: true, socket: secure, connection, judgement };
       secure.destroy();
       return { ok: false, code: 'REFUSED', reason: judgement.verdict.reason, connection, judgement };
     }
   }
-  return lastFailure ?? { ok: false, code: 'CONNECT_FAILED', reason: `No address to connect to for ${domain}.`, connection: null };
+  return lastFailure ?? { ok: false, code: 'CONNECT_FAILED', cause: 'no-address', reason: `No address to connect to for ${domain}.`, connection: null };
 }

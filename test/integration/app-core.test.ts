@@ -98,7 +98,7 @@ describe('a login through the core', () => {
     // The first target's A/AAAA lookup may end before POSH does (it starts once SRV has answered).
     const withoutDns = ended.filter((name) => name !== 'dns');
     expect(new Set(withoutDns.slice(0, 2))).toEqual(new Set(['srv', 'posh']));
-    expect(withoutDns.slice(2)).toEqual(['tcp', 'tls', 'verify', 'auth', 'bind']);
+    expect(withoutDns.slice(2)).toEqual(['tcp', 'tls', 'verify', 'stream', 'auth', 'bind']);
     const report = (events.find((event) => event.event === 'connection.report')?.payload as { report: DelegationReport }).report;
     expect(report.verdict.code).toBe('OK_POSH');
 

@@ -7,7 +7,7 @@ import { access, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CallError, type AccountSummary, type DelegationReport, type DemoStatus, type SessionSnapshot } from '../../src/app/contract.ts';
-import type { DemoOptions } from '../../src/demo/config.ts';
+import { DEMO_XMPP_PORTS, type DemoOptions } from '../../src/demo/config.ts';
 import { createDemoFactory } from '../../src/demo/controller.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import { PID_RECORD } from '../../src/testbed/pid-record.ts';
@@ -21,7 +21,7 @@ const DEMO_SOCKETS: SocketAddress[] = [
   { protocol: 'udp', ip: '127.0.65.1', port: 5353 },
   { protocol: 'tcp', ip: '127.0.65.1', port: 5353 },
   { protocol: 'tcp', ip: ADDRESSES.web, port: 443 },
-  ...[443, 5222, 5223, 5269].map((port) => ({ protocol: 'tcp' as const, ip: ADDRESSES.xmpp, port })),
+  ...[443, ...Object.values(DEMO_XMPP_PORTS)].map((port) => ({ protocol: 'tcp' as const, ip: ADDRESSES.xmpp, port })),
 ];
 
 const dirs: string[] = [];

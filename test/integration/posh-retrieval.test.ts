@@ -453,7 +453,7 @@ const rows: Row[] = [
     domain: 'wrong-name.example.org',
     status: 'error',
     code: 'POSH_HTTPS_CERT',
-    message: /certificate of wrong-name\.example\.org is not valid for it \(ERR_TLS_CERT_ALTNAME_INVALID/,
+    message: /certificate of wrong-name\.example\.org does not name wrong-name\.example\.org \(ERR_TLS_CERT_ALTNAME_INVALID/,
     steps: [{ url: 'https://wrong-name.example.org/.well-known/posh/xmpp-client.json', httpStatus: null, kind: 'error' }],
   },
   {

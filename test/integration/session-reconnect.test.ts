@@ -97,6 +97,6 @@ it('a dropped connection while the server stays up: the whole pipeline runs agai
   expect(online.resumed).toBe(true);
   expect(carol.session.fullJid).toBe(jidBefore);
   const ended = carol.session.steps.filter((event) => event.phase === 'end').map((event) => event.step.name);
-  expect(ended).toEqual(expect.arrayContaining(['srv', 'posh', 'tcp', 'tls', 'verify', 'auth', 'bind']));
+  expect(ended).toEqual(expect.arrayContaining(['srv', 'posh', 'tcp', 'tls', 'verify', 'stream', 'auth', 'bind']));
   expect(carol.session.lastReport?.verdict.code).toBe('OK_PKIX');
 });

@@ -100,7 +100,7 @@ describe('verified servers: login', () => {
     expect(report.connection?.protocol).toMatch(/^TLSv1\.[23]$/);
     // The timeline goes on past the verdict: SASL and binding happened on that verified socket.
     const ended = session.steps.filter((event) => event.phase === 'end').map((event) => event.step.name);
-    expect(ended.slice(ended.indexOf('verify'))).toEqual(['verify', 'auth', 'bind']);
+    expect(ended.slice(ended.indexOf('verify'))).toEqual(['verify', 'stream', 'auth', 'bind']);
   });
 });
 
@@ -117,7 +117,9 @@ describe('unproven servers: refused before any SASL byte', () => {
     session.events.on('attempt', ({ attemptId }) => attempts.push(attemptId));
     expect(report.verdict).toMatchObject({ verified: false, code });
     expect(state).toBe('refused');
-    expect(session.problem).toEqual({ code, message: report.verdict.reason });
+    // Permanent: the verdict's own sentence, and the admin is pointed at the refusal's hint.
+    expect(session.problem).toMatchObject({ code, kind: 'refused-proof', permanent: true, message: report.verdict.reason, quote: null });
+    expect(session.problem?.admin).toMatch(/^Publish what the refusal below shows for example\.com/);
     expect(stepNames(report)).toEqual(expect.arrayContaining(['srv', 'posh', 'tcp', 'tls', 'verify']));
     // Longer than several backoff periods (base 200 ms): a refused session stays refused.
     await sleep(800);
@@ -135,7 +137,9 @@ describe('wrong password', () => {
     session.events.on('state', ({ state }) => states.push(state));
     expect(await session.start()).toBe('auth-failed');
     expect(session.problem?.code).toBe('AUTH_FAILED');
-    expect(session.problem?.message).toMatch(/refused the login for alice@example\.com: check the password/);
+    expect(session.problem).toMatchObject({ kind: 'wrong-password', permanent: true, message: 'The server refused the password for alice@example.com. Check it and connect again.' });
+    // RFC 6120 6.5.10: the server's condition (Prosody sends no text) is quoted once, beside our sentence.
+    expect(session.problem?.quote).toMatch(/not-authorized|match/);
     // A bounded window far longer than the backoff (200 ms base, 2 s cap): exactly one <auth/>.
     await sleep(1500);
     expect(states).toEqual(['connecting', 'auth-failed']);

@@ -128,7 +128,7 @@ describe('testbed start-up and hygiene', () => {
     await expect(failure).rejects.toThrow(INSTALL_HINT);
   });
 
-  it('a port already in use fails with TESTBED_PORT_BUSY naming it, and starts nothing', async () => {
+  it('a port already in use fails with TESTBED_PORT_BUSY naming it and the process that holds it, and starts nothing', async () => {
     const dir = await scratch();
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(5222, SPARE.xmpp, resolve));
@@ -136,6 +136,8 @@ describe('testbed start-up and hygiene', () => {
       const failure = startTestbed({ runtimeDir: dir, addresses: SPARE });
       await expect(failure).rejects.toMatchObject({ code: 'TESTBED_PORT_BUSY' });
       await expect(failure).rejects.toThrow(`${SPARE.xmpp}:5222/tcp`);
+      // The listener is this test's own process: the message names it, not a guess.
+      await expect(failure).rejects.toThrow(new RegExp(`\\(PID ${process.pid}\\) listens on ${SPARE.xmpp.replaceAll('.', '\\.')}:5222`));
     } finally {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }

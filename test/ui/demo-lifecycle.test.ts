@@ -4,10 +4,12 @@
 // demo is left listening or running. Where programs are missing, the command line and the window
 // both say what to install.
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_XMPP_PORTS } from '../../src/demo/config.ts';
 import { PID_RECORD, type PidRecord } from '../../src/testbed/pid-record.ts';
 import { busySockets, formatSocket, isRunning, type SocketAddress } from '../../src/testbed/processes.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
@@ -23,7 +25,7 @@ const DEMO_SOCKETS: SocketAddress[] = [
   { protocol: 'tcp', ip: IPS.dns, port: 5353 },
   { protocol: 'tcp', ip: IPS.web, port: 443 },
   { protocol: 'tcp', ip: IPS.xmpp, port: 443 },
-  ...[5222, 5223, 5269].map((port) => ({ protocol: 'tcp' as const, ip: IPS.xmpp, port })),
+  ...Object.values(DEMO_XMPP_PORTS).map((port) => ({ protocol: 'tcp' as const, ip: IPS.xmpp, port })),
 ];
 
 const dirs: string[] = [];
@@ -124,6 +126,54 @@ describe('missing programs are named, with the command that installs them', () =
       expect(await busySockets(DEMO_SOCKETS)).toEqual([]);
     } finally {
       await shell.stop();
+    }
+  });
+});
+
+describe('the demo starts on a desktop where another XMPP server holds the standard ports', () => {
+  it("RFC 6120 3.2.1: SRV may name any port, so a Prosody or ejabberd on 5222 and 5269 does not stop the demo; its sign-in shows every step", async () => {
+    // What Debian's own Prosody holds after `apt-get install prosody`, on the very address the demo
+    // uses (a listener on every address collides with the same binds; this machine's tests bind only
+    // loopback addresses of their own).
+    const squatters = await Promise.all(
+      [5222, 5269].map(async (port) => {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(port, IPS.xmpp, resolve));
+        return server;
+      }),
+    );
+    const { shell } = await demoShell();
+    try {
+      await until(() => /alice@example\.com is online/.test(shell.output()), 60_000, 'the demo starting beside the squatters').catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}\n${shell.output()}`, { cause: error });
+      });
+      const { page } = await openApp(browser, shell.ready.url);
+      const errors = collectPageErrors(page);
+      await page.locator('[data-testid=demo-panel][data-state=running]').waitFor();
+      await page.locator('[data-testid=connection-state][data-state=online]').waitFor();
+      // Every step of the login is on the timeline, the first time too, and its total is the real one.
+      const steps = (await page.getByTestId('timeline-step').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-step')))) as string[];
+      for (const name of ['srv', 'posh', 'tcp', 'tls', 'verify', 'stream', 'auth', 'bind']) expect(steps).toContain(name);
+      const total = Number(await page.getByTestId('timeline-total').getAttribute('data-total-ms'));
+      const ends = await page.getByTestId('timeline-step').evaluateAll((rows) =>
+        rows.map((row) => Number(row.getAttribute('data-start-ms')) + Number(row.getAttribute('data-duration-ms'))),
+      );
+      expect(total).toBeCloseTo(Math.max(...ends), 0);
+      await screenshot(page, 'demo-beside-system-prosody', 'timeline');
+
+      // "Check a domain" offers the demo's resolver and CA, and then sees what the account sees.
+      await page.getByTestId('nav-check').click();
+      await page.getByTestId('check-use-demo').click();
+      await page.getByTestId('check-domain').fill('example.com');
+      await page.getByTestId('check-run').click();
+      await page.locator('[data-testid=chain-verdict][data-code=OK_POSH]').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('check-demo-offer').textContent()).toContain("the local demo's DNS server");
+      await screenshot(page, 'demo-check-with-demo-dns');
+      expectNoPageErrors(errors);
+      await page.context().close();
+    } finally {
+      await shell.stop();
+      await Promise.all(squatters.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     }
   });
 });

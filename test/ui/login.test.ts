@@ -89,7 +89,7 @@ describe('signing in on a POSH-delegated domain', () => {
   it('the timeline draws SRV and POSH on one axis, started together and overlapping (ARCHITECTURE#the-connection-pipeline step 1), then TCP, TLS, verify, SASL, bind', async () => {
     const steps = await timelineSteps(page);
     const names = steps.map((step) => step.step);
-    for (const name of ['srv', 'posh', 'dns', 'tcp', 'tls', 'verify', 'auth', 'bind']) expect(names).toContain(name);
+    for (const name of ['srv', 'posh', 'dns', 'tcp', 'tls', 'verify', 'stream', 'auth', 'bind']) expect(names).toContain(name);
     expect(steps.every((step) => step.state === 'ok')).toBe(true);
     const srv = steps.find((step) => step.step === 'srv')!;
     const posh = steps.find((step) => step.step === 'posh')!;

@@ -33,7 +33,8 @@ async function connectAlice(state: string): Promise<void> {
     return;
   }
   const previous = await currentAttempt(page);
-  await page.getByTestId('connect-password').fill(password);
+  // The core keeps the password typed at sign-in for this run; it asks again only when it has none.
+  if (await page.getByTestId('connect-password').isVisible()) await page.getByTestId('connect-password').fill(password);
   await page.getByTestId('connect').click();
   await waitForNewAttempt(page, previous, state);
 }
@@ -63,7 +64,7 @@ const ROWS: RefusalRow[] = [
     code: 'POSH_MISMATCH',
     headline: /vouches for a different certificate/,
     hint: true,
-    poshFinding: /none matches the presented certificate/,
+    poshFinding: /publishes one fingerprint, and it does not match the presented certificate/,
   },
   {
     rule: 'RFC 7712 / ARCHITECTURE#the-verdict rule 2: a published but expired certificate is CERT_EXPIRED, and publishing cannot fix it (no hint)',

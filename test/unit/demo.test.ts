@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { demoAccountToSelect, demoBusy, VARIANT_WORDS } from '../../renderer/src/lib/demo.ts';
 import { DEMO_VARIANTS, type DemoStatus, type DemoStep } from '../../src/app/contract.ts';
 import { bobGreeting, bobReply, type BobFacts, type BobProof } from '../../src/demo/bob-replies.ts';
-import { DemoConfigError, demoOptionsFromEnv, parseDemoAddresses } from '../../src/demo/config.ts';
+import { DEMO_XMPP_PORTS, DemoConfigError, demoOptionsFromEnv, parseDemoAddresses } from '../../src/demo/config.ts';
 import { demoLines } from '../../src/demo/console.ts';
 import { explainFailure, missingFailure } from '../../src/demo/failure.ts';
 import { Progress } from '../../src/demo/progress.ts';
@@ -14,8 +14,8 @@ import { renderRoster } from '../../src/testbed/prosody.ts';
 
 describe('the demo listens on loopback only (POSH_DEMO_ADDRESSES)', () => {
   it.each([
-    ['three loopback addresses, DNS with its port', '127.0.61.1:5353,127.0.61.2,127.0.61.3', { dns: '127.0.61.1:5353', web: '127.0.61.2', xmpp: '127.0.61.3' }],
-    ['spaces around the commas are ignored', ' 127.0.61.1:53 , 127.0.61.2 ,127.0.61.3', { dns: '127.0.61.1:53', web: '127.0.61.2', xmpp: '127.0.61.3' }],
+    ['three loopback addresses, DNS with its port, XMPP on the demo\'s own ports', '127.0.61.1:5353,127.0.61.2,127.0.61.3', { dns: '127.0.61.1:5353', web: '127.0.61.2', xmpp: '127.0.61.3', xmppPorts: DEMO_XMPP_PORTS }],
+    ['spaces around the commas are ignored', ' 127.0.61.1:53 , 127.0.61.2 ,127.0.61.3', { dns: '127.0.61.1:53', web: '127.0.61.2', xmpp: '127.0.61.3', xmppPorts: DEMO_XMPP_PORTS }],
   ])('%s', (_rule, text, expected) => {
     expect(parseDemoAddresses(text)).toEqual(expected);
   });
@@ -36,7 +36,7 @@ describe('the demo listens on loopback only (POSH_DEMO_ADDRESSES)', () => {
     [
       'every variable',
       { POSH_DEMO_ADDRESSES: '127.0.62.1:5353,127.0.62.2,127.0.62.3', POSH_DEMO_RUNTIME_DIR: '/tmp/d', POSH_DEMO_PROGRAM_PATH: '/opt/bin' },
-      { addresses: { dns: '127.0.62.1:5353', web: '127.0.62.2', xmpp: '127.0.62.3' }, runtimeDir: '/tmp/d', programPath: '/opt/bin' },
+      { addresses: { dns: '127.0.62.1:5353', web: '127.0.62.2', xmpp: '127.0.62.3', xmppPorts: DEMO_XMPP_PORTS }, runtimeDir: '/tmp/d', programPath: '/opt/bin' },
     ],
     ['an empty program path is kept (it finds nothing)', { POSH_DEMO_PROGRAM_PATH: '' }, { programPath: '' }],
   ])('environment: %s', (_rule, env, expected) => {

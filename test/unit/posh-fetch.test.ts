@@ -34,24 +34,28 @@ const context = { url: 'https://example.com/.well-known/posh/xmpp-client.json', 
 const coded = (code: string, message = `failure ${code}`): Error => Object.assign(new Error(message), { code });
 
 describe('classifyFailure (ARCHITECTURE#error-codes)', () => {
+  const NAMES = 'does not name example.com';
+  const UNTRUSTED = 'is not trusted: no certificate authority this client trusts issued it';
+  const PERIOD = 'is outside its validity period';
+  const INVALID = 'is not valid';
   it.each([
-    'ERR_TLS_CERT_ALTNAME_INVALID',
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'CERT_HAS_EXPIRED',
-    'CERT_NOT_YET_VALID',
-    'CERT_SIGNATURE_FAILURE',
-    'CERT_REVOKED',
-    'INVALID_CA',
-    'INVALID_PURPOSE',
-  ])('RFC 2818 3.1: %s means the HTTPS certificate is not valid for the host (POSH_HTTPS_CERT)', (code) => {
+    ['ERR_TLS_CERT_ALTNAME_INVALID', NAMES],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', UNTRUSTED],
+    ['UNABLE_TO_GET_ISSUER_CERT', UNTRUSTED],
+    ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', UNTRUSTED],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', UNTRUSTED],
+    ['SELF_SIGNED_CERT_IN_CHAIN', UNTRUSTED],
+    ['CERT_HAS_EXPIRED', PERIOD],
+    ['CERT_NOT_YET_VALID', PERIOD],
+    ['CERT_SIGNATURE_FAILURE', INVALID],
+    ['CERT_REVOKED', INVALID],
+    ['INVALID_CA', INVALID],
+    ['INVALID_PURPOSE', INVALID],
+  ])('RFC 2818 3.1: %s means the HTTPS certificate %s (POSH_HTTPS_CERT)', (code, words) => {
     const failure = classifyFailure(coded(code), context);
     expect(failure.code).toBe('POSH_HTTPS_CERT');
     expect(failure.status).toBe('error');
-    expect(failure.message).toBe(`The HTTPS certificate of example.com is not valid for it (${code}: failure ${code}).`);
+    expect(failure.message).toBe(`The HTTPS certificate of example.com ${words} (${code}: failure ${code}).`);
   });
 
   it.each([
@@ -72,7 +76,7 @@ describe('classifyFailure (ARCHITECTURE#error-codes)', () => {
       coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca'),
       context,
     );
-    expect(failure.message).toBe('The HTTPS certificate of example.com is not valid for it (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate).');
+    expect(failure.message).toBe('The HTTPS certificate of example.com is not trusted: no certificate authority this client trusts issued it (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate).');
   });
 
   it('ARCHITECTURE#posh-retrieval: the network message names every distinct reason once', () => {

@@ -2,11 +2,12 @@
 // conversations, countdowns, refusals in words, roster order, and which navigations stay home.
 import { describe, expect, it } from 'vitest';
 import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
-import { formatCountdown, formatMs, groupFingerprint } from '../../renderer/src/lib/format.ts';
+import { formatCountdown, formatMs, groupFingerprint, localizeTimes, secondsUntil } from '../../renderer/src/lib/format.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
 import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
 import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
-import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents } from '../../renderer/src/lib/timeline.ts';
+import { stateWords } from '../../renderer/src/lib/state-words.ts';
+import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents, waitingFor } from '../../renderer/src/lib/timeline.ts';
 import { fixedWindowOf, RowHeights, windowOf } from '../../renderer/src/lib/virtual.ts';
 import type { RosterContact } from '../../src/app/contract.ts';
 import { normalizeDomain } from '../../src/verify/domain.ts';
@@ -54,6 +55,20 @@ describe('the connection timeline', () => {
     expect(layout.spanMs).toBe(50);
     expect(layout.ticks[0]).toEqual({ at: 0, label: '0 ms' });
     expect(layout.ticks.length).toBeLessThanOrEqual(12);
+  });
+
+  it('the total is what the attempt took, not the length of the axis', () => {
+    const layout = layoutTimeline(stepsFromEvents([end(step('srv-1', 'srv', 0, 2)), end(step('tcp-1', 'tcp', 3, 24))]), T0);
+    expect(layout.spanMs).toBe(50);
+    expect(layout.totalMs).toBe(24);
+  });
+
+  it('a stretch with no step running is named, with the step it came before; a turn of the event loop is not', () => {
+    const layout = layoutTimeline(
+      stepsFromEvents([end(step('tls-1', 'tls', 0, 10)), end(step('verify-1', 'verify', 11, 13)), end(step('stream-1', 'stream', 58, 90))]),
+      T0,
+    );
+    expect(layout.gaps).toEqual([{ startMs: 13, durationMs: 45, before: 'stream' }]);
   });
 
   it('overlapped() is true only for steps that shared some time', () => {
@@ -175,10 +190,43 @@ function report(verdict: DelegationReport['verdict'], posh: Partial<PoshResult> 
   };
 }
 
+describe('live words for the connection', () => {
+  it.each<[string, Parameters<typeof waitingFor>[0], string | null, string]>([
+    ['SRV waits for the account\'s DNS server', { name: 'srv', label: 'SRV example.com' }, '127.0.0.1:5353', 'the DNS server 127.0.0.1:5353 (SRV example.com)'],
+    ['an address lookup without a resolver waits for the system\'s', { name: 'dns', label: 'A/AAAA hosting.example.net' }, null, "this computer's DNS resolver (A/AAAA hosting.example.net)"],
+    ['TCP waits for the address to accept', { name: 'tcp', label: 'TCP 127.0.0.3:5222' }, null, '127.0.0.3:5222 to accept the connection'],
+    ['the stream waits for the features', { name: 'stream', label: 'Open the XMPP stream' }, null, "the server's stream features"],
+    ['SASL waits for the password check', { name: 'auth', label: 'SASL SCRAM-SHA-1' }, null, 'the server to check the password'],
+  ])('%s', (_rule, running, resolver, words) => {
+    expect(waitingFor(running, resolver)).toBe(words);
+  });
+
+  it.each<[string, Parameters<typeof stateWords>, { title: string; action: string }]>([
+    ['a permanent failure offers Retry and no countdown', ['error', null, null], { title: 'Could not connect', action: 'Retry' }],
+    ['a failure that will be retried says "yet" and offers to try now', ['error', null, 4], { title: 'Could not connect yet', action: 'Try now' }],
+    ['only a session that was online is "lost"', ['reconnecting', null, 4], { title: 'Connection lost', action: 'Reconnect now' }],
+    ['a server that cannot do our login does not blame the password', ['auth-failed', { code: 'AUTH_NO_SCRAM', kind: 'login-impossible', permanent: true, message: 'm', admin: null, quote: null }, null], { title: 'The login cannot work with this server', action: 'Retry' }],
+    ['a disabled account is not a wrong password', ['auth-failed', { code: 'ACCOUNT_DISABLED', kind: 'account-disabled', permanent: true, message: 'm', admin: null, quote: null }, null], { title: 'The account is disabled', action: 'Connect' }],
+  ])('%s', (_rule, args, words) => {
+    expect(stateWords(...args)).toEqual(words);
+  });
+
+  it('the countdown counts whole seconds down to zero and never below', () => {
+    expect([secondsUntil(T0 + 4_200, T0), secondsUntil(T0 + 4_200, T0 + 1_300), secondsUntil(T0 + 4_200, T0 + 9_000)]).toEqual([5, 3, 0]);
+  });
+
+  it('the core\'s exact ISO times read as local times, the rest of the sentence unchanged', () => {
+    const text = localizeTimes('It expired on 2026-11-30T10:00:00.000Z; renew it.');
+    expect(text).not.toContain('2026-11-30T10:00:00.000Z');
+    expect(text).toMatch(/^It expired on .+2026.+; renew it\.$/);
+  });
+});
+
 describe('a refusal in plain words: the headline and why each proof failed', () => {
   it.each([
     ['NO_PROOF with POSH absent', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r', pkixFailure: 'The certificate names hosting.example.net, not example.com.' }), /Nothing proves/, /publishes no POSH document/],
-    ['POSH_MISMATCH', report({ verified: false, prooftype: null, code: 'POSH_MISMATCH', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'a' }] }), /vouches for a different certificate/, /1 fingerprint, and none matches/],
+    ['POSH_MISMATCH', report({ verified: false, prooftype: null, code: 'POSH_MISMATCH', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'a' }] }), /vouches for a different certificate/, /^example\.com publishes one fingerprint, and it does not match the presented certificate\.$/],
+    ['POSH_MISMATCH with two fingerprints', report({ verified: false, prooftype: null, code: 'POSH_MISMATCH', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'a' }, { 'sha-256': 'b' }] }), /vouches for a different certificate/, /^example\.com publishes 2 fingerprints, and none matches the presented certificate\.$/],
     ['NO_PROOF with POSH invalid', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r' }, { status: 'invalid', error: { code: 'POSH_EXPIRED', message: 'expires is 0' } }), /Nothing proves/, /cannot be used: expires is 0 \(POSH_EXPIRED\)/],
     ['NO_PROOF with POSH unreachable', report({ verified: false, prooftype: null, code: 'NO_PROOF', reason: 'r' }, { status: 'error', error: { code: 'POSH_TIMEOUT', message: 'no answer in 5 s' } }), /Nothing proves/, /could not be fetched: no answer in 5 s \(POSH_TIMEOUT\)/],
     ['CERT_EXPIRED', report({ verified: false, prooftype: null, code: 'CERT_EXPIRED', reason: 'r' }, { status: 'valid', fingerprints: [{ 'sha-256': 'x' }] }), /has expired/, /publishes valid POSH material/],

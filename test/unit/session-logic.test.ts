@@ -11,8 +11,6 @@ import { nextOutgoingState, type OutgoingEvent, type OutgoingState } from '../..
 import { parseMessage } from '../../src/xmpp/messages.ts';
 import { applyPresence, MAX_RESOURCES_PER_CONTACT, type PresenceTable } from '../../src/xmpp/presence.ts';
 import { applyRosterChange, isTrustedPush, parseRosterItem, type RosterItem } from '../../src/xmpp/roster.ts';
-import { ScramError } from '../../src/xmpp/scram.ts';
-import { loginProblem } from '../../src/xmpp/session.ts';
 
 const ME = 'alice@example.com';
 const NOW = () => new Date('2026-01-02T03:04:05.000Z');
@@ -184,19 +182,6 @@ describe('outgoing message states', () => {
     ['an ack does not clear an error', 'error', 'acked', 'error'],
   ])('%s', (_rule, state, event, next) => {
     expect(nextOutgoingState(state, event)).toBe(next);
-  });
-});
-
-describe('login problems', () => {
-  it.each<[string, unknown, { auth: boolean; code: string }, RegExp]>([
-    ['a refused password is AUTH_FAILED, an authentication problem', new ScramError('AUTH_REFUSED', 'not-authorized'), { auth: true, code: 'AUTH_FAILED' }, /refused the login for alice@example\.com: check the password/],
-    ['a server that cannot prove its SCRAM signature is an authentication problem', new ScramError('AUTH_SERVER_SIGNATURE', 'bad v='), { auth: true, code: 'AUTH_SERVER_SIGNATURE' }, /^bad v=$/],
-    ['no SCRAM offered is an authentication problem', new ScramError('AUTH_NO_SCRAM', 'none offered'), { auth: true, code: 'AUTH_NO_SCRAM' }, /^none offered$/],
-    ['anything else after the verdict is SESSION_FAILED and may be retried', new Error('socket hang up'), { auth: false, code: 'SESSION_FAILED' }, /after the server was verified \(socket hang up\)/],
-  ])('%s', (_rule, error, expected, message) => {
-    const { auth, problem } = loginProblem(error, ME);
-    expect({ auth, code: problem.code }).toEqual(expected);
-    expect(problem.message).toMatch(message);
   });
 });
 

@@ -1,10 +1,11 @@
 // The testbed's pure parts: what each variant publishes, the account files, the log parsers.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { DEMO_ADDRESSES, DEMO_XMPP_PORTS } from '../../src/demo/config.ts';
 import { dnsRecords, DEFAULT_ADDRESSES } from '../../src/testbed/index.ts';
 import { parseAccessLog } from '../../src/testbed/nginx.ts';
 import { parseProcNet } from '../../src/testbed/processes.ts';
-import { authenticationAttempts, encodePathPart, renderAccount, renderProsodyConfig, scramCredentials } from '../../src/testbed/prosody.ts';
+import { authenticationAttempts, encodePathPart, PROSODY_PORTS, renderAccount, renderProsodyConfig, scramCredentials } from '../../src/testbed/prosody.ts';
 import { publicationFor, VARIANTS, type VariantName } from '../../src/testbed/variants.ts';
 
 const PRESENTED = Buffer.from('presented certificate DER');
@@ -84,6 +85,7 @@ describe('Prosody accounts and configuration', () => {
     const config = renderProsodyConfig({
       dir: '/run/tb/prosody',
       address: '127.0.0.3',
+      ports: PROSODY_PORTS,
       scramIterations: 5000,
       hosts: [{ domain: 'example.com', certPath: '/run/tb/tls/example.com.pem', keyPath: '/run/tb/tls/example.com.key' }],
     });
@@ -99,7 +101,7 @@ describe('Prosody accounts and configuration', () => {
     { rule: "Prosody's own archive limit when none is given", archiveItemLimit: undefined, line: null },
     { rule: 'a larger archive for long conversations (XEP-0313, storage_archive_item_limit)', archiveItemLimit: 50_000, line: 'storage_archive_item_limit = 50000' },
   ])('the configuration keeps $rule', ({ archiveItemLimit, line }) => {
-    const config = renderProsodyConfig({ dir: '/run/tb/prosody', address: '127.0.0.3', scramIterations: 4096, archiveItemLimit, hosts: [] });
+    const config = renderProsodyConfig({ dir: '/run/tb/prosody', address: '127.0.0.3', ports: PROSODY_PORTS, scramIterations: 4096, archiveItemLimit, hosts: [] });
     if (line === null) expect(config).not.toContain('storage_archive_item_limit');
     else expect(config).toContain(line);
   });
@@ -141,8 +143,8 @@ describe('parsers', () => {
       '   0: 0300007F:1466 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n' +
       '   1: 0100007F:D172 030A007F:01BB 06 00000000:00000000 03:00000370 00000000     0        0 0 3\n';
     const udp = header + '   5: 0100007F:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2\n';
-    expect(parseProcNet(tcp, 'tcp')).toEqual([{ protocol: 'tcp', ip: '127.0.0.3', port: 5222 }]);
-    expect(parseProcNet(udp, 'udp')).toEqual([{ protocol: 'udp', ip: '127.0.0.1', port: 5353 }]);
+    expect(parseProcNet(tcp, 'tcp')).toEqual([{ protocol: 'tcp', ip: '127.0.0.3', port: 5222, inode: '1' }]);
+    expect(parseProcNet(udp, 'udp')).toEqual([{ protocol: 'udp', ip: '127.0.0.1', port: 5353, inode: '2' }]);
   });
 
   it('XEP-0368: the SRV records give direct TLS and STARTTLS one priority', () => {
@@ -150,5 +152,19 @@ describe('parsers', () => {
     const priority = (name: string) => srv.find((record) => record.name === name)?.priority;
     expect(priority('_xmpps-client._tcp.example.com')).toBe(priority('_xmpp-client._tcp.example.com'));
     expect(priority('_xmpps-client._tcp.proper.example')).toBe(priority('_xmpp-client._tcp.proper.example'));
+  });
+
+  it('RFC 6120 3.2.1: SRV records may name any port, so the demo points them at ports of its own (a system Prosody on 5222/5269 does not matter)', () => {
+    const srv = dnsRecords(DEMO_ADDRESSES).srv ?? [];
+    const port = (name: string) => srv.find((record) => record.name === name)?.port;
+    expect(port('_xmpp-client._tcp.example.com')).toBe(DEMO_XMPP_PORTS.starttls);
+    expect(port('_xmpps-client._tcp.example.com')).toBe(DEMO_XMPP_PORTS.directTls);
+    expect(port('_xmpp-server._tcp.example.com')).toBe(DEMO_XMPP_PORTS.s2s);
+    expect(Object.values(DEMO_XMPP_PORTS)).not.toContain(5222);
+    expect(Object.values(DEMO_XMPP_PORTS)).not.toContain(5269);
+    const config = renderProsodyConfig({ dir: '/run/demo/prosody', address: '127.0.60.3', ports: DEMO_XMPP_PORTS, scramIterations: 4096, hosts: [] });
+    expect(config).toContain(`c2s_ports = { ${DEMO_XMPP_PORTS.starttls} }`);
+    expect(config).toContain(`c2s_direct_tls_ports = { ${DEMO_XMPP_PORTS.directTls} }`);
+    expect(config).toContain(`s2s_ports = { ${DEMO_XMPP_PORTS.s2s} }`);
   });
 });

@@ -105,7 +105,7 @@ const rows: Row[] = [
     code: 'OK_PKIX',
     verdict: {
       identity: { type: 'DNS-ID', presented: DOMAIN },
-      reason: 'example.com is proved by PKIX: example.com\'s certificate chains to the trusted root CN=POSH Messenger Test Root and names example.com (DNS-ID example.com).',
+      reason: 'example.com is proven by PKIX: example.com\'s certificate chains to the trusted root CN=POSH Messenger Test Root and names example.com (DNS-ID example.com).',
       pkixFailure: undefined,
     },
     hint: false,
@@ -136,7 +136,7 @@ const rows: Row[] = [
     code: 'OK_POSH',
     verdict: () => ({
       fingerprint: { index: 0, hash: 'sha-512', value: fingerprintsOf(der['delegated']!)['sha-512'] },
-      reason: `example.com is proved by POSH: example.com publishes the sha-512 fingerprint of hosting.example.net's certificate at ${CLIENT_URL}.`,
+      reason: `example.com is proven by POSH: example.com publishes the sha-512 fingerprint of hosting.example.net's certificate at ${CLIENT_URL}.`,
       pkixFailure: 'The certificate names hosting.example.net, not example.com.',
     }),
     hint: false,
@@ -287,7 +287,7 @@ const rows: Row[] = [
     pkix: () => trusted({ anchor: null }),
     posh: absent,
     code: 'OK_PKIX',
-    verdict: { reason: "example.com is proved by PKIX: example.com's certificate chains to a trusted root and names example.com (DNS-ID example.com)." },
+    verdict: { reason: "example.com is proven by PKIX: example.com's certificate chains to a trusted root and names example.com (DNS-ID example.com)." },
     hint: false,
   },
   {

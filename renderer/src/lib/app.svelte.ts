@@ -100,8 +100,15 @@ export class AppState {
     this.session(accountId).applySnapshot(snapshot);
   }
 
+  /** Shows a notice; a new error replaces the one before, so no stale problem stays on screen. */
   notify(kind: Notice['kind'], text: string): void {
-    this.notices = [...this.notices, { id: this.#nextNotice++, kind, text }];
+    const kept = kind === 'error' ? this.notices.filter((notice) => notice.kind !== 'error') : this.notices;
+    this.notices = [...kept, { id: this.#nextNotice++, kind, text }];
+  }
+
+  /** Takes the error notices away (the call they were about has now succeeded). */
+  clearErrors(): void {
+    if (this.notices.some((notice) => notice.kind === 'error')) this.notices = this.notices.filter((notice) => notice.kind !== 'error');
   }
 
   dismiss(id: number): void {
@@ -158,11 +165,11 @@ export class AppState {
     on('connection.attempt', (attempt) => this.session(attempt.accountId).beginAttempt(attempt));
     on('connection.step', ({ accountId, attemptId, event }) => this.session(accountId).applyStep(attemptId, event));
     on('connection.report', ({ accountId, attemptId, report }) => this.session(accountId).applyReport(attemptId, report));
-    on('connection.state', ({ accountId, state, problem, retryInMs }) => {
+    on('connection.state', ({ accountId, state, problem, retryAt }) => {
       const session = this.session(accountId);
       session.state = state;
       session.problem = problem;
-      session.retryInMs = retryInMs;
+      session.retryAt = retryAt;
       this.accounts = this.accounts.map((account) => (account.id === accountId ? { ...account, state } : account));
     });
     on('roster', ({ accountId, contacts }) => this.#queueRoster(accountId, (pending) => queueFull(pending, contacts)));

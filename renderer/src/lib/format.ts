@@ -32,6 +32,18 @@ export function formatDateTime(iso: string): string {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
+
+/** The core's sentences carry exact ISO times; the window shows them as local times like every other. */
+export function localizeTimes(text: string): string {
+  return text.replace(ISO_TIME, (iso) => formatDateTime(iso));
+}
+
+/** Whole seconds left until `at` (epoch ms), never below zero: a countdown that counts. */
+export function secondsUntil(at: number, now: number): number {
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
 // One formatter for every message: toLocaleTimeString with options builds a new one per call,
 // a tenth of a millisecond each, which a conversation scrolling past rows pays every frame.
 const CLOCK = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });

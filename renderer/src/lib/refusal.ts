@@ -32,7 +32,9 @@ function poshFinding(report: DelegationReport): string {
     case 'valid': {
       const count = posh.fingerprints.length;
       return report.verdict.code === 'POSH_MISMATCH'
-        ? `${report.domain} publishes ${count} fingerprint${count === 1 ? '' : 's'}, and none matches the presented certificate.`
+        ? count === 1
+          ? `${report.domain} publishes one fingerprint, and it does not match the presented certificate.`
+          : `${report.domain} publishes ${count} fingerprints, and none matches the presented certificate.`
         : `${report.domain} publishes valid POSH material.`;
     }
     case 'invalid':

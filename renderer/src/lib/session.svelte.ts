@@ -1,7 +1,7 @@
 // What the renderer knows about one account's session: the connection attempt with its live steps
 // and report, the roster, presence, subscription requests and conversations.
 import type {
-  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionSnapshot, StepEvent,
+  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionProblem, SessionSnapshot, StepEvent,
 } from '../../../src/app/contract.ts';
 import { STRANGER_LIMITS } from '../../../src/app/contract.ts';
 import { Conversation } from './conversation.svelte.ts';
@@ -10,8 +10,9 @@ import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
 export class SessionState {
   readonly accountId: string;
   state = $state<ConnectionState>('offline');
-  problem = $state.raw<{ code: string; message: string } | null>(null);
-  retryInMs = $state<number | null>(null);
+  problem = $state.raw<SessionProblem | null>(null);
+  /** When the core tries again (epoch ms), while it waits to. */
+  retryAt = $state<number | null>(null);
   attempt = $state.raw<ConnectionAttempt | null>(null);
   steps = $state.raw<LiveStep[]>([]);
   report = $state.raw<DelegationReport | null>(null);
@@ -38,9 +39,13 @@ export class SessionState {
   applySnapshot(snapshot: SessionSnapshot): void {
     this.state = snapshot.account.state;
     this.problem = snapshot.problem;
+    this.retryAt = snapshot.retryAt;
     this.attempt = snapshot.attempt;
     this.report = snapshot.attempt?.report ?? null;
-    this.steps = this.report ? stepsFromEvents(this.report.steps.map((step) => ({ phase: 'end', step }))) : stepsFromEvents(snapshot.steps);
+    // The attempt's own steps run on past the report (stream, SASL, bind); the report's fill any gap.
+    let steps = stepsFromEvents(snapshot.steps);
+    for (const step of this.report?.steps ?? []) steps = applyStepEvent(steps, { phase: 'end', step });
+    this.steps = steps;
     this.roster = snapshot.roster;
     this.ownPresence = snapshot.ownPresence;
     this.subscriptionRequests = snapshot.subscriptionRequests;

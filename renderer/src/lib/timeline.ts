@@ -27,12 +27,26 @@ export interface TimelineBar {
   detail: string | null;
 }
 
+/** A stretch of the attempt in which no step ran: the client's own work between two steps. */
+export interface TimelineGap {
+  startMs: number;
+  durationMs: number;
+  /** The step that came after it, by label. */
+  before: string;
+}
+
 export interface TimelineLayout {
   /** Length of the axis in milliseconds. */
   spanMs: number;
+  /** From the first step's start to the last one's end (or now, while one runs): what the attempt took. */
+  totalMs: number;
   bars: TimelineBar[];
   ticks: Array<{ at: number; label: string }>;
+  gaps: TimelineGap[];
 }
+
+/** Gaps shorter than this are the cost of an event-loop turn, not worth a line. */
+const GAP_MS = 5;
 
 /** Folds one step event into the list of steps, in order of start; returns a new list. */
 export function applyStepEvent(steps: readonly LiveStep[], event: StepEvent): LiveStep[] {
@@ -70,10 +84,11 @@ function tickStep(spanMs: number): number {
  * start and spans at least `minSpanMs`, so that a quick attempt does not look like one long bar.
  */
 export function layoutTimeline(steps: readonly LiveStep[], now: number, minSpanMs = 50): TimelineLayout {
-  if (steps.length === 0) return { spanMs: minSpanMs, bars: [], ticks: [] };
+  if (steps.length === 0) return { spanMs: minSpanMs, totalMs: 0, bars: [], ticks: [], gaps: [] };
   const origin = Math.min(...steps.map((step) => step.startedAt));
   const end = Math.max(...steps.map((step) => step.endedAt ?? Math.max(now, step.startedAt)));
-  const spanMs = Math.max(end - origin, minSpanMs);
+  const totalMs = end - origin;
+  const spanMs = Math.max(totalMs, minSpanMs);
   const bars = steps.map((step): TimelineBar => {
     const stepEnd = step.endedAt ?? Math.max(now, step.startedAt);
     const startMs = step.startedAt - origin;
@@ -96,7 +111,44 @@ export function layoutTimeline(steps: readonly LiveStep[], now: number, minSpanM
   for (let at = 0; at <= spanMs && ticks.length < 12; at += every) {
     ticks.push({ at: (at / spanMs) * 100, label: every >= 1000 ? `${at / 1000} s` : `${Math.round(at * 10) / 10} ms` });
   }
-  return { spanMs, bars, ticks };
+  return { spanMs, totalMs, bars, ticks, gaps: gapsBetween(steps, origin, now) };
+}
+
+/** Where no step ran, in order (steps are sorted by start): each names the step it preceded. */
+function gapsBetween(steps: readonly LiveStep[], origin: number, now: number): TimelineGap[] {
+  const gaps: TimelineGap[] = [];
+  let reached = -Infinity;
+  for (const step of steps) {
+    if (reached !== -Infinity && step.startedAt - reached >= GAP_MS) {
+      gaps.push({ startMs: reached - origin, durationMs: step.startedAt - reached, before: step.label });
+    }
+    reached = Math.max(reached, step.endedAt ?? Math.max(now, step.startedAt));
+  }
+  return gaps;
+}
+
+/** What a running step waits for, in words: the reason shown while an attempt is under way. */
+export function waitingFor(step: Pick<LiveStep, 'name' | 'label'>, dnsServer: string | null): string {
+  const dns = dnsServer ? `the DNS server ${dnsServer}` : "this computer's DNS resolver";
+  switch (step.name) {
+    case 'srv':
+    case 'dns':
+      return `${dns} (${step.label})`;
+    case 'posh':
+      return `the web server that publishes the POSH document (${step.label})`;
+    case 'tcp':
+      return `${step.label.replace(/^TCP /, '')} to accept the connection`;
+    case 'tls':
+      return `the server to complete the TLS handshake (${step.label})`;
+    case 'verify':
+      return 'the certificate check';
+    case 'stream':
+      return "the server's stream features";
+    case 'auth':
+      return 'the server to check the password';
+    case 'bind':
+      return 'the server to bind the session';
+  }
 }
 
 /** True when the two steps ran at the same time for some part of their lives. */

@@ -21,6 +21,7 @@ export function sessionHandlers(ctx: CoreContext): CallHandlers<'session.connect
         ownPresence: account.chat.ownPresence,
         subscriptionRequests: account.chat.subscriptionRequests,
         problem: account.problem,
+        retryAt: account.retryAt,
       };
     },
     'posh.refresh': ({ accountId }): Promise<PoshResult> => {
