@@ -218,16 +218,18 @@ export async function startProsodyProcess(program: string, setup: ProsodySetup):
   return server;
 }
 
-// mod_posix installs its signal handlers on a timer after the ports are bound; a SIGHUP before that
-// would kill Prosody. The kernel lists caught signals in /proc/PID/status (SigCgt, bit N-1 for signal N).
+// Prosody 0.12's mod_posix installs its signal handlers on a timer after the ports are bound; a SIGHUP
+// before that would kill Prosody. The kernel lists caught signals in /proc/PID/status (SigCgt, bit
+// N-1 for signal N). Prosody 13 reads its signals from a signalfd instead, which needs them blocked
+// (SigBlk): either way a SIGHUP is then safe.
 const SIGHUP_BIT = 1n << 0n;
 
 async function waitUntilCatching(server: ServerProcess, bit: bigint, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await readFile(`/proc/${server.pid}/status`, 'utf8').catch(() => '');
-    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    if (caught !== undefined && (BigInt(`0x${caught}`) & bit) !== 0n) return;
+    const handled = ['SigCgt', 'SigBlk'].map((field) => new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1]);
+    if (handled.some((mask) => mask !== undefined && (BigInt(`0x${mask}`) & bit) !== 0n)) return;
     if (server.hasExited() || Date.now() > deadline) {
       throw new TestbedError('TESTBED_START_FAILED', `Prosody did not install its signal handlers (mod_posix) within ${timeoutMs} ms.`);
     }
