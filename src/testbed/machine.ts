@@ -84,7 +84,8 @@ export class TestbedMachine {
       archiveItemLimit: setup.archiveItemLimit,
       hosts: [
         { domain: EXAMPLE_DOMAIN, certPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.pem`), keyPath: join(dirs.prosodyTls, `${EXAMPLE_DOMAIN}.key`) },
-        { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath },
+        // proper.example keeps the RFC 6120 login only: SASL, a stream restart, resource binding.
+        { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath, legacyLogin: true },
       ],
     };
     this.webroot = {

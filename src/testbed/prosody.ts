@@ -22,6 +22,8 @@ export interface ProsodyHost {
   /** The certificate and key it presents, at paths that stay the same when their content is swapped. */
   certPath: string;
   keyPath: string;
+  /** Offer only the RFC 6120 login (SASL, then resource binding), so the old path stays proven. */
+  legacyLogin?: boolean;
 }
 
 export interface ProsodySetup {
@@ -52,7 +54,12 @@ const MODULES = [
   'offline',
   // posix writes the pidfile and turns SIGHUP into a configuration (and certificate) reload.
   'posix',
+  // prosody-modules (Prosody 13): XEP-0388 SASL2, XEP-0386 Bind 2, XEP-0198 resumption inside SASL2.
+  'sasl2', 'sasl2_bind2', 'sasl2_sm',
 ];
+
+/** What a legacy-only host leaves out. */
+const SASL2_MODULES = ['sasl2', 'sasl2_bind2', 'sasl2_sm'];
 
 const lua = (text: string): string => {
   if (!/^[\x20-\x7e]*$/.test(text)) throw new TestbedError('TESTBED_BAD_PATH', `"${text}" has characters the Prosody configuration cannot hold.`);
@@ -99,6 +106,7 @@ export function renderProsodyConfig(setup: ProsodySetup): string {
       // ssl serves STARTTLS (mod_tls); the direct-TLS port picks its certificate per SNI name from c2s_direct_tls_ssl.
       `  ssl = ${tls}`,
       `  c2s_direct_tls_ssl = ${tls}`,
+      ...(host.legacyLogin ? [`  modules_disabled = ${luaList(SASL2_MODULES)}`] : []),
       '',
     );
   }
@@ -179,7 +187,7 @@ export async function writeRoster(dataDir: string, owner: string, entries: reado
 // At debug level Prosody logs the opening tag (never the payload) of every SASL element a client
 // sends, and mod_auth_internal_hashed logs each password test.
 // Attribute order varies from one line to the next (Lua table order).
-const SASL_LINE = /\tReceived\[c2s_unauthed\]: <(auth|response)\b[^>]*'urn:ietf:params:xml:ns:xmpp-sasl'|\tdebug\ttest password for user /;
+const SASL_LINE = /\tReceived\[c2s_unauthed\]: <(auth|authenticate|response)\b[^>]*'urn:(ietf:params:xml:ns:xmpp-sasl|xmpp:sasl:2)'|\tdebug\ttest password for user /;
 
 /** The lines of a Prosody log that show a client attempting authentication. */
 export function authenticationAttempts(log: string): string[] {

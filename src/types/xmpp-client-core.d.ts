@@ -74,6 +74,9 @@ declare module '@xmpp/stream-management' {
     streamFeatures: StreamFeatures;
     entity: Client;
     middleware: Middleware;
+    /** XEP-0388 and XEP-0386: resumption inside <authenticate/>, enabling inside <bind/>. */
+    sasl2?: import('@xmpp/sasl2').Sasl2;
+    bind2?: import('@xmpp/client-core/src/bind2/bind2.js').Bind2;
   }): StreamManagement;
 }
 

@@ -26,3 +26,40 @@ declare module '@xmpp/sasl' {
     onAuthenticate: OnAuthenticate,
   ): void;
 }
+
+declare module '@xmpp/sasl2' {
+  import type { Authenticate } from '@xmpp/sasl';
+  import type { StreamFeatures } from '@xmpp/stream-features';
+  import type { Element } from '@xmpp/xml';
+  import type Factory from 'saslmechanisms';
+
+  /** A stream feature negotiated inside <authenticate/> (XEP-0388 inline): its request and what to do with the answer. */
+  export type InlineRequest = (offered: Element) => Element | undefined | Promise<Element | undefined>;
+  export type InlineResponse = (answer: Element) => void | Promise<void>;
+
+  export interface Sasl2 {
+    use(ns: string, request: InlineRequest, response: InlineResponse): void;
+    /** FAST (XEP-0484); `mechanism: null` and an `auth` that declines means none. */
+    setup(options: { fast: { mechanism: string | null; auth: (options: unknown) => Promise<boolean> } }): void;
+  }
+
+  export type OnAuthenticate2 = (
+    authenticate: (credentials: { username: string; password: string }, mechanism: string, userAgent?: Element) => Promise<void>,
+    mechanisms: string[],
+    fast: unknown,
+    entity: unknown,
+  ) => Promise<void>;
+
+  export default function sasl2(dependencies: { streamFeatures: StreamFeatures; saslFactory: Factory }, onAuthenticate: OnAuthenticate2): Sasl2;
+  export type { Authenticate };
+}
+
+declare module '@xmpp/client-core/src/bind2/bind2.js' {
+  import type { Client } from '@xmpp/client-core';
+  import type { InlineRequest, InlineResponse, Sasl2 } from '@xmpp/sasl2';
+
+  export interface Bind2 {
+    use(ns: string, request: InlineRequest, response: InlineResponse): void;
+  }
+  export default function bind2(dependencies: { sasl2: Sasl2; entity: Client }, tag: string | (() => string | Promise<string>)): Bind2;
+}

@@ -1,9 +1,14 @@
-// The SASL step of a session: our SCRAM (SHA-256, then SHA-1) whenever the server offers it, PLAIN
-// only as a last resort and only on a stream whose TLS passed the verdict. Every failure carries a
-// stable code (authenticationError), and the step is timed in the attempt's delegation chain.
+// The SASL step of a session: SASL2 with Bind 2 inline where the server offers it (XEP-0388,
+// XEP-0386), the RFC 6120 profile otherwise, chosen from the stream features alone. Our SCRAM
+// (SHA-256, then SHA-1) whenever the server offers it, PLAIN only as a last resort and only on a
+// stream whose TLS passed the verdict. Every failure carries a stable code (authenticationError),
+// and the step is timed in the attempt's delegation chain.
 import type { Client } from '@xmpp/client-core';
-import sasl from '@xmpp/sasl';
+import bind2Feature, { type Bind2 } from '@xmpp/client-core/src/bind2/bind2.js';
+import sasl, { type Authenticate } from '@xmpp/sasl';
+import sasl2Feature, { type Sasl2 } from '@xmpp/sasl2';
 import type { StreamFeatures } from '@xmpp/stream-features';
+import { xml } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
 import { authenticationError, SCRAM_MECHANISMS, ScramError, useScram, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
 
@@ -30,24 +35,48 @@ export interface AuthenticationOptions {
   saltedPasswordCache: SaltedPasswordCache;
   /** Allow PLAIN when the server offers no SCRAM (still only inside verified TLS). */
   allowPlain: boolean;
+  /** The resource prefix for Bind 2 (XEP-0386 <tag/>); the server adds its own unique part. */
+  resourceTag: string;
+  /** XEP-0388 <user-agent id=…/>: stable for this account, so the server can tell its clients apart. */
+  userAgentId: string;
   /** Runs the exchange as the attempt's `auth` step. */
   timeStep: (label: string, work: () => Promise<void>) => Promise<void>;
 }
 
-export function setupAuthentication(options: AuthenticationOptions): void {
+/** What the session needs from its login: the SASL2 and Bind 2 hooks for inline features, and the proof. */
+export interface Authentication {
+  sasl2: Sasl2;
+  bind2: Bind2;
+  /**
+   * The server of the current login has proven itself: its SCRAM signature matched (or PLAIN was
+   * chosen, which has none, inside verified TLS). Bind 2 goes online inside SASL2's <success/>, so
+   * the session checks this before it believes an `online`.
+   */
+  serverProven(): boolean;
+  /** How the current login went: SASL2 (XEP-0388) or the RFC 6120 profile. */
+  readonly profile: 'sasl2' | 'sasl' | null;
+}
+
+export function setupAuthentication(options: AuthenticationOptions): Authentication {
   const { entity } = options;
   const saslFactory = new Factory();
   const scram = useScram(saslFactory, { entity, credentials: options.credentials, saltedPasswordCache: options.saltedPasswordCache });
   saslFactory.use('PLAIN', PlainMechanism);
+  let plainChosen = false;
+  let profile: Authentication['profile'] = null;
 
-  sasl({ streamFeatures: options.streamFeatures, saslFactory }, async (authenticate, mechanisms) => {
+  const choose = (profileName: 'sasl2' | 'sasl') => async (authenticate: Authenticate, mechanisms: string[]): Promise<void> => {
+    profile = profileName;
+    plainChosen = false;
+    const prefix = profileName === 'sasl2' ? 'SASL2' : 'SASL';
     const scramName = SCRAM_MECHANISMS.find((name) => mechanisms.includes(name));
     if (scramName) {
-      await options.timeStep(`SASL ${scramName}`, () => scram(authenticate, mechanisms));
+      await options.timeStep(`${prefix} ${scramName}`, () => scram.authenticate(authenticate, mechanisms));
       return;
     }
     if (options.allowPlain && mechanisms.includes('PLAIN') && entity.isSecure()) {
-      await options.timeStep('SASL PLAIN (no SCRAM offered; inside verified TLS)', async () => {
+      plainChosen = true;
+      await options.timeStep(`${prefix} PLAIN (no SCRAM offered; inside verified TLS)`, async () => {
         try {
           await authenticate(options.credentials(), 'PLAIN');
         } catch (error) {
@@ -60,5 +89,26 @@ export function setupAuthentication(options: AuthenticationOptions): void {
       'AUTH_NO_SCRAM',
       `The server offers no login this client accepts (offered: ${mechanisms.join(', ') || 'none'}); ask its admin to enable SCRAM.`,
     );
-  });
+  };
+
+  // XEP-0388 first: a server that offers both profiles gets the one that binds inline. The stream
+  // features middleware runs the first handler whose feature is present, so the order decides.
+  const userAgent = xml('user-agent', { id: options.userAgentId }, xml('software', {}, 'POSH Messenger'));
+  const sasl2Login = choose('sasl2');
+  const sasl2 = sasl2Feature({ streamFeatures: options.streamFeatures, saslFactory }, (authenticate, mechanisms) =>
+    sasl2Login((credentials, mechanism) => authenticate(credentials, mechanism, userAgent), mechanisms),
+  );
+  // No FAST yet: @xmpp/sasl2 asks its FAST part first and needs one that declines.
+  sasl2.setup({ fast: { mechanism: null, auth: async () => false } });
+  const bind2 = bind2Feature({ sasl2, entity }, options.resourceTag);
+  sasl({ streamFeatures: options.streamFeatures, saslFactory }, choose('sasl'));
+
+  return {
+    sasl2,
+    bind2,
+    serverProven: () => plainChosen || scram.serverProven(),
+    get profile() {
+      return profile;
+    },
+  };
 }

@@ -8,6 +8,10 @@ export function enableCarbons(session: XmppSession): { readonly enabled: boolean
   const state = { enabled: false };
   session.onOnline(async (resumed) => {
     if (resumed) return;
+    if (session.carbonsEnabledInline) {
+      state.enabled = true;
+      return;
+    }
     try {
       await session.parts.iqCaller.set(xml('enable', { xmlns: NS_CARBONS }), undefined, 10_000);
       state.enabled = true;

@@ -6,10 +6,11 @@ import { xml, type Element } from '@xmpp/xml';
 import { Emitter } from './emitter.ts';
 import { bareJid, canonicalBareJid, domainOf, isOwnBareJid } from './jid.ts';
 import { nextOutgoingState, type OutgoingEvent, type OutgoingState } from './message-state.ts';
+import { NS_CARBONS } from './namespaces.ts';
 import type { XmppSession } from './session.ts';
 
+export { NS_CARBONS };
 export const NS_RECEIPTS = 'urn:xmpp:receipts';
-export const NS_CARBONS = 'urn:xmpp:carbons:2';
 export const NS_FORWARD = 'urn:xmpp:forward:0';
 export const NS_DELAY = 'urn:xmpp:delay';
 export const NS_STANZA_ID = 'urn:xmpp:sid:0';

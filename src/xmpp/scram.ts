@@ -344,6 +344,8 @@ export function verifyServerFinal(serverFinal: string, expectedServerSignature: 
 // reaches the entity's 'error' event, which rejects `start()`.
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+/** XEP-0388: SASL2 carries the server-final message in <success><additional-data/></success>. */
+export const NS_SASL2 = 'urn:xmpp:sasl:2';
 
 /** In order of preference. */
 export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1'] as const;
@@ -467,6 +469,11 @@ class ScramExchange implements SaslMechanism {
     }
   }
 
+  /** The server proved it knows the password (its v= matched). */
+  get verified(): boolean {
+    return this.#stage === 'verified' && this.#failure === null;
+  }
+
   assertVerified(): void {
     if (this.#failure) throw this.#failure;
     if (this.#stage !== 'verified') {
@@ -517,7 +524,14 @@ export function authenticationError(error: unknown): unknown {
  * `sasl({ streamFeatures, saslFactory }, useScram(saslFactory, { entity, credentials }))`.
  * No other mechanism is ever chosen, so the password never travels in the clear.
  */
-export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): OnAuthenticate {
+/** What useScram gives the session: the exchange to run, and whether the last one's server proved itself. */
+export interface ScramLogin {
+  authenticate: OnAuthenticate;
+  /** True once the current exchange's server signature matched; false before and after a failure. */
+  serverProven(): boolean;
+}
+
+export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): ScramLogin {
   const session: ScramSession = { options, current: null };
   for (const name of SCRAM_MECHANISMS) {
     saslFactory.use(
@@ -530,7 +544,7 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): O
     );
   }
 
-  return async (authenticate, mechanisms) => {
+  const run: OnAuthenticate = async (authenticate, mechanisms) => {
     const mechanism = SCRAM_MECHANISMS.find((name) => mechanisms.includes(name));
     if (!mechanism) {
       throw new ScramError(
@@ -543,6 +557,9 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): O
 
     const onNonza = (element: Element): void => {
       if (element.is('success', NS_SASL)) session.current?.success(successData(element));
+      // Before @xmpp/sasl2 reads the same <success/>: it binds (XEP-0386) and may go online in it,
+      // so the proof must already be judged when it does (serverProven).
+      if (element.is('success', NS_SASL2)) session.current?.success(element.getChildText('additional-data') || null);
     };
     session.current = null;
     options.entity.on('nonza', onNonza);
@@ -557,4 +574,5 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): O
     if (!exchange) throw new ScramError('AUTH_BAD_SERVER_MESSAGE', `The SASL layer did not run ${mechanism}.`);
     exchange.assertVerified();
   };
+  return { authenticate: run, serverProven: () => session.current?.verified ?? false };
 }

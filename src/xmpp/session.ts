@@ -10,7 +10,7 @@ import middleware, { type Middleware } from '@xmpp/middleware';
 import resourceBinding from '@xmpp/resource-binding';
 import streamFeatures from '@xmpp/stream-features';
 import streamManagement, { type StreamManagement } from '@xmpp/stream-management';
-import type { Element } from '@xmpp/xml';
+import { xml, type Element } from '@xmpp/xml';
 import type { TrustStore } from '../lookup/anchors.ts';
 import type { ResolveDelegation } from '../lookup/delegation.ts';
 import type { PoshCache } from '../lookup/posh-cache.ts';
@@ -21,13 +21,14 @@ import { DnaError, messageOf } from '../verify/errors.ts';
 import type { DelegationReport } from '../verify/report.ts';
 import type { ConnectCandidate, Domain, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
-import { setupAuthentication } from './authentication.ts';
+import { setupAuthentication, type Authentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { failure, type FailureFacts, type FailureKind, type SessionProblem } from './failure.ts';
 import { IqCallee } from './iq-callee.ts';
 import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
+import { NS_CARBONS } from './namespaces.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
 import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError } from './scram.ts';
 import { StreamViolation, type StreamLimits } from './stream-parser.ts';
@@ -64,6 +65,8 @@ export interface SessionOptions {
   attemptTimeoutMs?: number;
   /** PLAIN when the server offers no SCRAM, inside verified TLS only (default true). */
   allowPlain?: boolean;
+  /** XEP-0388 <user-agent id/>: stable per account (default: one per session). */
+  userAgentId?: string;
   /** XEP-0198 ack request interval and timeout. */
   streamManagement?: { requestAckIntervalMs?: number; timeoutMs?: number };
   /** resolveDelegation unless a test or the benchmark puts a baseline in its place. */
@@ -166,6 +169,9 @@ export class XmppSession {
   #wasOnline = false;
   #lastReport: DelegationReport | null = null;
   #lastError: unknown = null;
+  #auth: Authentication | null = null;
+  /** The current login asked for carbons inside Bind 2. */
+  #carbonsInline = false;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -182,31 +188,45 @@ export class XmppSession {
     });
     const mw = middleware({ entity });
     const features = streamFeatures({ middleware: mw });
-    // Stream management first: its middleware counts every stanza received (XEP-0198 4), also those
-    // the iq caller and callee answer without passing them on; and before resource binding, since
-    // its feature handler resumes, or binds first and then enables.
-    const sm = streamManagement({ streamFeatures: features, entity, middleware: mw });
-    sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
-    sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
-    const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });
-    const callee = new IqCallee({ entity, middleware: mw });
-    resourceBinding({ streamFeatures: features, iqCaller: caller }, options.resource ?? `posh-${randomUUID().slice(0, 8)}`);
+    // The login first: stream management and carbons ride inside its SASL2 and Bind 2 requests.
     const saltedPasswordCache = new SaltedPasswordCache(2);
-    setupAuthentication({
+    const auth = setupAuthentication({
       entity,
       streamFeatures: features,
       credentials: () => ({ username: localOf(this.jid), password: options.password() }),
       saltedPasswordCache,
       allowPlain: options.allowPlain ?? true,
+      resourceTag: options.resource ?? 'posh',
+      userAgentId: options.userAgentId ?? randomUUID(),
       timeStep: async (label, work) => {
         const recorder = this.#recorder;
         if (!recorder) return work();
         this.#streamStep?.({ ok: true, detail: 'features received' });
         this.#streamStep = null;
         await recorder.time('auth', label, work);
-        this.#bindStep = recorder.begin('bind', 'Bind a resource or resume the session (XEP-0198)');
+        if (entity.status === 'online') {
+          // XEP-0386: bound inside SASL2's <success/>, in the same round trip.
+          recorder.begin('bind', 'Bind 2, inline in the login (XEP-0386)')({ ok: true, detail: this.fullJid ?? '' });
+        } else {
+          this.#bindStep = recorder.begin('bind', 'Bind a resource or resume the session (XEP-0198)');
+        }
       },
     });
+    this.#auth = auth;
+    // Carbons (XEP-0280) enabled inside Bind 2 where the server offers it; carbons.ts skips its iq then.
+    auth.bind2.use(NS_CARBONS, () => {
+      this.#carbonsInline = true;
+      return xml('enable', { xmlns: NS_CARBONS });
+    }, () => undefined);
+    // Stream management before the iq caller and callee: its middleware counts every stanza received
+    // (XEP-0198 4), also those they answer without passing them on; and before resource binding,
+    // since its feature handler resumes, or binds first and then enables.
+    const sm = streamManagement({ streamFeatures: features, entity, middleware: mw, sasl2: auth.sasl2, bind2: auth.bind2 });
+    sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
+    sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
+    const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });
+    const callee = new IqCallee({ entity, middleware: mw });
+    resourceBinding({ streamFeatures: features, iqCaller: caller }, options.resource ?? `posh-${randomUUID().slice(0, 8)}`);
     sm.on('ack', (stanza: Element) => this.events.emit('acked', stanza));
     sm.on('fail', (stanza: Element) => this.events.emit('unacked', stanza));
     mw.use(async (context, next) => {
@@ -241,6 +261,16 @@ export class XmppSession {
   /** The bound full JID while online. */
   get fullJid(): string | null {
     return this.parts.entity.jid?.toString() ?? null;
+  }
+
+  /** This session's carbons were enabled inside Bind 2 (XEP-0386), so no iq is needed. */
+  get carbonsEnabledInline(): boolean {
+    return this.#carbonsInline && this.#auth?.profile === 'sasl2' && this.#phase === 'online';
+  }
+
+  /** How the current login authenticated: SASL2 (XEP-0388) or the RFC 6120 profile. */
+  get loginProfile(): 'sasl2' | 'sasl' | null {
+    return this.#auth?.profile ?? null;
   }
 
   get isOnline(): boolean {
@@ -351,6 +381,7 @@ export class XmppSession {
     if (!this.#running) return this.#state;
     this.#phase = 'attempting';
     this.#lastError = null;
+    this.#carbonsInline = false;
     const attemptId = randomUUID();
     this.#attemptId = attemptId;
     this.#recorderSteps.length = 0;
@@ -484,8 +515,18 @@ export class XmppSession {
         target.on(event, listener);
         cleanups.push(() => target.off(event, listener));
       };
-      listen(entity, 'online', () => finish({ kind: 'online', resumed: false }));
-      listen(sm, 'resumed', () => finish({ kind: 'online', resumed: true }));
+      // Bind 2 and SASL2 resumption go online inside the server's <success/>: believed only once the
+      // server has proven it knows the password (its SCRAM signature), never before.
+      const online = (resumed: boolean) => () => {
+        if (this.#auth?.serverProven()) {
+          finish({ kind: 'online', resumed });
+          return;
+        }
+        const detail = 'the server did not prove that it knows the password (no valid SCRAM signature, RFC 5802 5.1), so nothing was sent.';
+        finish({ kind: 'stop', state: 'auth-failed', problem: failure('login-impossible', this.#facts({ detail }), 'AUTH_SERVER_SIGNATURE') });
+      };
+      listen(entity, 'online', online(false));
+      listen(sm, 'resumed', online(true));
       listen(entity, 'error', (error: unknown) => {
         const problem = loginProblem(error, this.#facts());
         // Every permanent SASL outcome is an authentication failure; the kind says which (state-words).

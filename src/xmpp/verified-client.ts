@@ -9,6 +9,7 @@ import { Client } from '@xmpp/client-core';
 import ConnectionTCP from '@xmpp/connection-tcp';
 import { xml, type Element } from '@xmpp/xml';
 import { bareJid, canonicalBareJid, resourceOf } from './jid.ts';
+import { NS_SASL2 } from './scram.ts';
 import { XmppStreamParser, type StreamLimits, type StreamViolation } from './stream-parser.ts';
 
 const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
@@ -38,6 +39,8 @@ export class VerifiedClient extends Client {
   readonly #limits: Partial<StreamLimits>;
   readonly #account: string;
   #inbox: Inbox | null = null;
+  /** A SASL2 <success/> is being read: its authorization identifier may be the bare JID (XEP-0388 7.3.2). */
+  #sasl2Success = false;
 
   constructor(
     options: { account: string; domain: string; lang?: string; timeout?: number; streamLimits?: Partial<StreamLimits> },
@@ -51,6 +54,10 @@ export class VerifiedClient extends Client {
     this.#account = canonicalBareJid(account);
     this.Transport = ClientStream;
     this.Parser = this.#parserClass();
+    // Registered first, so it runs before @xmpp/sasl2 reads the same <success/> and calls _jid.
+    this.on('nonza', (element: Element) => {
+      this.#sasl2Success = element.is('success', NS_SASL2);
+    });
   }
 
   /** xmpp.js makes `new this.Parser()` for every stream; each gets this client's limits. */
@@ -120,7 +127,11 @@ export class VerifiedClient extends Client {
 
   /** RFC 6120 7.6.1: the bound JID is the account's bare JID with a resource; any other is refused. */
   override _jid(id: string): ReturnType<Client['_jid']> {
-    if (typeof id !== 'string' || resourceOf(id) === '' || bareJid(id).split('@').length !== 2 || canonicalBareJid(id) !== this.#account) {
+    // Only SASL2's authorization identifier may be bare (no resource bound yet); a bound JID never.
+    const bareAllowed = this.#sasl2Success;
+    this.#sasl2Success = false;
+    const resourceMissing = typeof id === 'string' && resourceOf(id) === '' && !bareAllowed;
+    if (typeof id !== 'string' || resourceMissing || bareJid(id).split('@').length !== 2 || canonicalBareJid(id) !== this.#account) {
       const shown = typeof id === 'string' ? (id.length > 80 ? `${id.slice(0, 80)}…` : id) : 'nothing';
       throw new Error(`the server bound this session to ${shown}, which is not a resource of ${this.#account}`);
     }

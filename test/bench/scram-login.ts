@@ -64,7 +64,7 @@ export async function scramLoginTiming(implementation: ScramImplementation, targ
   const credentials = { username: target.username, password: target.password };
   if (implementation === 'ours') {
     // A fresh cache: every login derives the key, as a first login does.
-    sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials, saltedPasswordCache: new SaltedPasswordCache() }));
+    sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials, saltedPasswordCache: new SaltedPasswordCache() }).authenticate);
   } else {
     saslScramSha1(saslFactory);
     sasl({ streamFeatures: features, saslFactory }, async (authenticate) => authenticate(credentials, 'SCRAM-SHA-1'));

@@ -155,9 +155,11 @@ describe('messages: receipts (XEP-0184), bounces, carbons (XEP-0280), archive (X
     const outgoing = await phone.messaging.send(bJid, 'from my phone');
     expect(await sentCopy).toMatchObject({ direction: 'out', peer: bJid, body: 'from my phone', id: outgoing.id, source: 'carbon' });
 
-    // b writes to the phone's full JID: the desktop gets a "received" carbon.
+    // b writes to the phone's full JID (under Bind 2 the server completes the resource tag): the
+    // desktop gets a "received" carbon.
+    expect(phone.session.fullJid).toMatch(new RegExp(`^${aJid}/phone`));
     const receivedCopy = nextEvent(desktop.messaging.events, 'message', (message) => message.source === 'carbon' && message.direction === 'in');
-    await b.session.send(xml('message', { to: `${aJid}/phone`, type: 'chat', id: 'to-the-phone' }, xml('body', {}, 'to your phone')));
+    await b.session.send(xml('message', { to: phone.session.fullJid!, type: 'chat', id: 'to-the-phone' }, xml('body', {}, 'to your phone')));
     expect(await receivedCopy).toMatchObject({ direction: 'in', peer: bJid, body: 'to your phone', source: 'carbon' });
   });
 

@@ -140,10 +140,10 @@ describe('wrong password', () => {
     expect(session.problem).toMatchObject({ kind: 'wrong-password', permanent: true, message: 'The server refused the password for alice@example.com. Check it and connect again.' });
     // RFC 6120 6.5.10: the server's condition (Prosody sends no text) is quoted once, beside our sentence.
     expect(session.problem?.quote).toMatch(/not-authorized|match/);
-    // A bounded window far longer than the backoff (200 ms base, 2 s cap): exactly one <auth/>.
+    // A bounded window far longer than the backoff (200 ms base, 2 s cap): exactly one <auth/> (or XEP-0388 <authenticate/>).
     await sleep(1500);
     expect(states).toEqual(['connecting', 'auth-failed']);
-    const auths = authenticationAttempts((await testbed.prosodyLog()).slice(logBefore)).filter((line) => line.includes('<auth '));
+    const auths = authenticationAttempts((await testbed.prosodyLog()).slice(logBefore)).filter((line) => /<auth(enticate)? /.test(line));
     expect(auths).toHaveLength(1);
   });
 });

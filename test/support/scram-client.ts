@@ -44,7 +44,7 @@ export async function scramLogin(options: ScramLoginOptions): Promise<ScramLogin
   const features = streamFeatures({ middleware: pipeline });
   resourceBinding({ streamFeatures: features, iqCaller: iqCaller({ entity, middleware: pipeline }) }, 'scram-test');
   const saslFactory = new Factory();
-  sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials: { username, password }, saltedPasswordCache }));
+  sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials: { username, password }, saltedPasswordCache }).authenticate);
 
   const sent: string[] = [];
   let mechanism: string | undefined;

@@ -110,6 +110,8 @@ describe('Prosody accounts and configuration', () => {
     ['SASL <auth>, xmlns first', "Nov 22 11:46:25 c2s1\tdebug\tReceived[c2s_unauthed]: <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN' xml:lang='en'>", true],
     ['SASL <auth>, xml:lang first', "Nov 22 11:47:51 c2s2\tdebug\tReceived[c2s_unauthed]: <auth xml:lang='en' xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>", true],
     ['SCRAM <response>', "Nov 22 11:47:51 c2s2\tdebug\tReceived[c2s_unauthed]: <response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", true],
+    ['XEP-0388 <authenticate>', "Dec 02 03:48:02 c2s5\tdebug\tReceived[c2s_unauthed]: <authenticate xmlns='urn:xmpp:sasl:2' xml:lang='en' mechanism='SCRAM-SHA-1'>", true],
+    ['XEP-0388 <response>', "Dec 02 03:48:02 c2s5\tdebug\tReceived[c2s_unauthed]: <response xmlns='urn:xmpp:sasl:2' xml:lang='en' mechanism='SCRAM-SHA-1'>", true],
     ['password test', "Nov 22 11:46:25 example.com:auth_internal_hashed\tdebug\ttest password for user 'alice'", true],
     ['<starttls/> is not authentication', "Nov 22 11:46:25 c2s3\tdebug\tReceived[c2s_unauthed]: <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls' xml:lang='en'>", false],
     ['offering mechanisms is not an attempt', 'Nov 22 11:46:25 c2s3\tdebug\tOffering usable mechanisms: PLAIN, SCRAM-SHA-1', false],

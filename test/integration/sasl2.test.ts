@@ -1,0 +1,133 @@
+// The login as the best clients do it, against the testbed's Prosody 13 (prosody-modules mod_sasl2,
+// mod_sasl2_bind2, mod_sasl2_sm): one <authenticate/> (XEP-0388) with our SCRAM, Bind 2 inline
+// (XEP-0386) with stream management and carbons inside it; and the RFC 6120 login where a host
+// offers only that (proper.example). Chosen from the stream features, never by server name.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TestbedControl } from '../../src/testbed/index.ts';
+import { encodePathPart } from '../../src/testbed/prosody.ts';
+import type { TimedStep } from '../../src/verify/types.ts';
+import { enableCarbons } from '../../src/xmpp/carbons.ts';
+import type { XmppSession } from '../../src/xmpp/session.ts';
+import { nextEvent, testbedSession } from '../support/sessions.ts';
+import { useTestbed } from '../support/use-testbed.ts';
+
+let testbed: TestbedControl;
+let release: () => Promise<void>;
+const started: XmppSession[] = [];
+beforeAll(async () => ({ testbed, release } = await useTestbed()));
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((session) => session.stop()));
+});
+afterAll(async () => release());
+
+/** What Prosody logged receiving since `from` (the first line of each top-level element). */
+async function sentSince(from: number): Promise<string> {
+  return (await testbed.prosodyLog()).slice(from).split('\n').filter((line) => /Received\[c2s/.test(line)).join('\n');
+}
+
+/** Every top-level element the session sent and received, as XML, from its first byte on. */
+function record(session: XmppSession): { sent: string[]; received: string[] } {
+  const seen = { sent: [] as string[], received: [] as string[] };
+  session.parts.entity.on('send', (element: { toString(): string }) => seen.sent.push(element.toString()));
+  session.parts.entity.on('element', (element: { toString(): string }) => seen.received.push(element.toString()));
+  return seen;
+}
+
+async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms.`);
+    await sleep(20);
+  }
+}
+
+function steps(session: XmppSession): TimedStep[] {
+  return session.steps.flatMap((event) => (event.phase === 'end' ? [event.step] : []));
+}
+
+interface ProfileRow {
+  rule: string;
+  jid: string;
+  profile: 'sasl2' | 'sasl';
+  /** In what the client sent. */
+  sent: RegExp[];
+  notSent: RegExp[];
+  /** In what the server answered. */
+  received: RegExp[];
+  bindLabel: RegExp;
+}
+
+const PROFILES: ProfileRow[] = [
+  {
+    rule: 'XEP-0388 + XEP-0386: one <authenticate/> with SCRAM, the resource, stream management and carbons bound inline',
+    jid: 'alice@example.com',
+    profile: 'sasl2',
+    sent: [
+      /^<authenticate xmlns="urn:xmpp:sasl:2" mechanism="SCRAM-SHA-(1|256)">.*<user-agent id="[0-9a-f-]{36}">/,
+      /<bind xmlns="urn:xmpp:bind:0"><tag>posh<\/tag>.*<enable xmlns="urn:xmpp:sm:3"/,
+      /<bind xmlns="urn:xmpp:bind:0">.*<enable xmlns="urn:xmpp:carbons:2"\/>/,
+    ],
+    notSent: [/^<auth /, /urn:ietf:params:xml:ns:xmpp-bind/, /^<enable xmlns="urn:xmpp:sm:3"/, /<iq[^>]*type="set"[^>]*>.*urn:xmpp:carbons:2/],
+    received: [/^<success xmlns="urn:xmpp:sasl:2">.*<additional-data>/, /<bound xmlns="urn:xmpp:bind:0">.*<enabled [^>]*xmlns="urn:xmpp:sm:3"/, /<bound xmlns="urn:xmpp:bind:0">.*<enabled xmlns="urn:xmpp:carbons:2"\/>/],
+    bindLabel: /^Bind 2, inline in the login/,
+  },
+  {
+    rule: 'RFC 6120 6 and 7: a host that offers only SASL gets SASL, a stream restart and resource binding',
+    jid: 'carol@proper.example',
+    profile: 'sasl',
+    sent: [/^<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="SCRAM-SHA-/, /urn:ietf:params:xml:ns:xmpp-bind/, /^<enable xmlns="urn:xmpp:sm:3"/],
+    notSent: [/urn:xmpp:sasl:2/, /urn:xmpp:bind:0/],
+    received: [/^<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"/],
+    bindLabel: /^Bind a resource/,
+  },
+];
+
+describe('the login profile follows the stream features', () => {
+  it.each(PROFILES)('$rule', async ({ jid, profile, sent, notSent, received, bindLabel }) => {
+    const session = testbedSession(testbed, jid);
+    started.push(session);
+    const seen = record(session);
+    const carbons = enableCarbons(session);
+    const online = nextEvent(session.events, 'online');
+    expect(await session.start()).toBe('online');
+    await online;
+    expect(session.loginProfile).toBe(profile);
+    expect(session.fullJid).toMatch(new RegExp(`^${jid.replace('.', '\\.')}/.+`));
+    // The legacy profile enables XEP-0198 beside binding; its answer may come after the bind result.
+    await until(() => session.parts.streamManagement.enabled, 2000, 'XEP-0198 enabled');
+    await until(() => carbons.enabled, 2000, 'XEP-0280 enabled');
+    for (const pattern of sent) expect(seen.sent.some((xml) => pattern.test(xml)), `sent ${pattern}`).toBe(true);
+    for (const pattern of notSent) expect(seen.sent.some((xml) => pattern.test(xml)), `not sent ${pattern}`).toBe(false);
+    for (const pattern of received) expect(seen.received.some((xml) => pattern.test(xml)), `received ${pattern} in ${seen.received.join("\n").slice(0, 1500)}`).toBe(true);
+    const bind = steps(session).find((step) => step.name === 'bind');
+    expect(bind?.label).toMatch(bindLabel);
+    expect(bind?.ok).toBe(true);
+  });
+
+  it('XEP-0388 7.3.2 and RFC 5802 5.1: a server whose SASL2 success carries a wrong signature is refused, and nothing is sent after it', async () => {
+    const jid = await testbed.addUser('tampered', 'example.com', 'tampered-password');
+    // Flip the stored ServerKey: Prosody accepts our proof, then signs with a key that is not the password's.
+    const file = join(testbed.runtimeDir, 'prosody', 'data', encodePathPart('example.com'), 'accounts', `${encodePathPart('tampered')}.dat`);
+    const text = await readFile(file, 'utf8');
+    const tampered = text.replace(/(\["server_key"\] = ")([0-9a-f])/, (_, prefix: string, digit: string) => prefix + (digit === '0' ? '1' : '0'));
+    expect(tampered).not.toBe(text);
+    await writeFile(file, tampered);
+
+    const logFrom = (await testbed.prosodyLog()).length;
+    const session = testbedSession(testbed, jid, { password: () => 'tampered-password' });
+    started.push(session);
+    let wentOnline = false;
+    session.events.on('online', () => (wentOnline = true));
+    expect(await session.start()).toBe('auth-failed');
+    expect(session.loginProfile).toBe('sasl2');
+    expect(session.problem).toMatchObject({ code: 'AUTH_SERVER_SIGNATURE', permanent: true });
+    expect(wentOnline).toBe(false);
+    const log = await sentSince(logFrom);
+    expect(log).toMatch(/<authenticate/);
+    // No roster, no presence, no carbons iq: nothing after the success that proved nothing.
+    expect(log).not.toMatch(/<iq |<presence/);
+  });
+});
