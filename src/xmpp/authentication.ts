@@ -8,9 +8,12 @@ import bind2Feature, { type Bind2 } from '@xmpp/client-core/src/bind2/bind2.js';
 import sasl, { type Authenticate } from '@xmpp/sasl';
 import sasl2Feature, { type Sasl2 } from '@xmpp/sasl2';
 import type { StreamFeatures } from '@xmpp/stream-features';
-import { xml } from '@xmpp/xml';
+import { xml, type Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
-import { authenticationError, SCRAM_MECHANISMS, ScramError, useScram, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
+import { authenticationError, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
+
+/** XEP-0440: the channel-binding types a server lists in its stream features. */
+const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
 
 // @xmpp/sasl moves messages through btoa, which carries bytes as Latin-1 characters.
 const toByteString = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
@@ -39,6 +42,11 @@ export interface AuthenticationOptions {
   resourceTag: string;
   /** XEP-0388 <user-agent id=…/>: stable for this account, so the server can tell its clients apart. */
   userAgentId: string;
+  /**
+   * The binding this connection offers, given the channel-binding types the server lists (XEP-0440;
+   * null when it lists none), or null when it cannot bind. Absent: never bind.
+   */
+  channelBinding?: (listed: readonly string[] | null) => ChannelBinding | null;
   /** Runs the exchange as the attempt's `auth` step. */
   timeStep: (label: string, work: () => Promise<void>) => Promise<void>;
 }
@@ -55,23 +63,45 @@ export interface Authentication {
   serverProven(): boolean;
   /** How the current login went: SASL2 (XEP-0388) or the RFC 6120 profile. */
   readonly profile: 'sasl2' | 'sasl' | null;
+  /** The channel-binding type that protected the current login (RFC 5802 -PLUS), or null. */
+  readonly channelBinding: string | null;
 }
 
 export function setupAuthentication(options: AuthenticationOptions): Authentication {
   const { entity } = options;
   const saslFactory = new Factory();
-  const scram = useScram(saslFactory, { entity, credentials: options.credentials, saltedPasswordCache: options.saltedPasswordCache });
+  // XEP-0440: the types this server's stream lists, read from its features before SASL is chosen
+  // (registered first, so it runs first), and forgotten at every new stream header.
+  let listedBindings: string[] | null = null;
+  entity.on('status', (status: string) => {
+    if (status === 'open') listedBindings = null;
+  });
+  options.streamFeatures.use('sasl-channel-binding', NS_SASL_CB, (_context, next, element) => {
+    listedBindings = (element as Element).getChildren('channel-binding').flatMap((type) => (typeof type.attrs['type'] === 'string' ? [type.attrs['type']] : []));
+    return next();
+  });
+  const { channelBinding } = options;
+  const scram = useScram(saslFactory, {
+    entity,
+    credentials: options.credentials,
+    saltedPasswordCache: options.saltedPasswordCache,
+    channelBinding: channelBinding ? () => channelBinding(listedBindings) : undefined,
+  });
   saslFactory.use('PLAIN', PlainMechanism);
   let plainChosen = false;
   let profile: Authentication['profile'] = null;
+  let channelBound: string | null = null;
 
   const choose = (profileName: 'sasl2' | 'sasl') => async (authenticate: Authenticate, mechanisms: string[]): Promise<void> => {
     profile = profileName;
     plainChosen = false;
+    channelBound = null;
     const prefix = profileName === 'sasl2' ? 'SASL2' : 'SASL';
-    const scramName = SCRAM_MECHANISMS.find((name) => mechanisms.includes(name));
-    if (scramName) {
-      await options.timeStep(`${prefix} ${scramName}`, () => scram.authenticate(authenticate, mechanisms));
+    const chosen = scram.mechanismFor(mechanisms);
+    if (chosen) {
+      const bound = chosen.binding ? ` (channel binding ${chosen.binding.type})` : '';
+      channelBound = chosen.binding?.type ?? null;
+      await options.timeStep(`${prefix} ${chosen.mechanism}${bound}`, () => scram.authenticate(authenticate, mechanisms));
       return;
     }
     if (options.allowPlain && mechanisms.includes('PLAIN') && entity.isSecure()) {
@@ -109,6 +139,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     serverProven: () => plainChosen || scram.serverProven(),
     get profile() {
       return profile;
+    },
+    get channelBinding() {
+      return channelBound;
     },
   };
 }

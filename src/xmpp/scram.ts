@@ -20,6 +20,7 @@ export type ScramErrorCode =
   | 'AUTH_SERVER_ERROR'
   | 'AUTH_SERVER_SIGNATURE'
   | 'AUTH_NO_SCRAM'
+  | 'AUTH_CHANNEL_BINDING'
   | 'AUTH_REFUSED';
 
 export class ScramError extends DnaError<ScramErrorCode> {}
@@ -116,7 +117,7 @@ export class SaltedPasswordCache {
 // --- The pure core ----------------------------------------------------------------------------
 
 export interface ClientFirst {
-  /** GS2 header: "n,," (no channel binding, no authzid). */
+  /** GS2 header (RFC 5802 7): "n,," (no binding), "y,," (we bind, the server offered none) or "p=TYPE,,". */
   gs2Header: string;
   /** client-first-message-bare: "n=<escaped user>,r=<nonce>". */
   clientFirstBare: string;
@@ -135,7 +136,7 @@ export function escapeUsername(username: string): string {
 }
 
 /** RFC 5802 5.1 (client-first-message), with the user name SASLprepared and escaped. */
-export function clientFirstMessage(username: string, nonce: string): ClientFirst {
+export function clientFirstMessage(username: string, nonce: string, gs2Header = 'n,,'): ClientFirst {
   if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(nonce)) {
     throw new TypeError('The client nonce must be printable ASCII without commas (RFC 5802 5.1).');
   }
@@ -143,7 +144,6 @@ export function clientFirstMessage(username: string, nonce: string): ClientFirst
   if (prepared === '') {
     throw new ScramError('AUTH_SASLPREP', 'The user name is empty after SASLprep; enter a user name.');
   }
-  const gs2Header = 'n,,';
   const clientFirstBare = `n=${escapeUsername(prepared)},r=${nonce}`;
   return { gs2Header, clientFirstBare, message: gs2Header + clientFirstBare };
 }
@@ -258,6 +258,8 @@ export interface ClientFinalInput extends IterationLimits {
   clientFirstBare: string;
   serverFirst: string;
   gs2Header: string;
+  /** RFC 5802 5.1 cbind-data: the channel's binding data when the header is "p=TYPE,,". */
+  channelBindingData?: Buffer | null;
   saltedPasswordCache?: SaltedPasswordCache;
 }
 
@@ -287,7 +289,8 @@ export async function clientFinalMessage(input: ClientFinalInput): Promise<Clien
   const server = parseServerFirst(input.serverFirst, clientNonceOf(input.clientFirstBare), input);
   const password = saslprep(input.password, 'password');
 
-  const withoutProof = `c=${Buffer.from(input.gs2Header, 'utf8').toString('base64')},r=${server.nonce}`;
+  const cbindInput = Buffer.concat([Buffer.from(input.gs2Header, 'utf8'), input.channelBindingData ?? Buffer.alloc(0)]);
+  const withoutProof = `c=${cbindInput.toString('base64')},r=${server.nonce}`;
   const authMessage = `${input.clientFirstBare},${input.serverFirst},${withoutProof}`;
 
   const saltedPassword = await saltedPasswordOf(input, password, server);
@@ -347,11 +350,21 @@ const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 /** XEP-0388: SASL2 carries the server-final message in <success><additional-data/></success>. */
 export const NS_SASL2 = 'urn:xmpp:sasl:2';
 
-/** In order of preference. */
-export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1'] as const;
+/** In order of preference: channel binding first (RFC 5802 6), then the stronger hash. */
+export const SCRAM_MECHANISMS = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1'] as const;
 export type ScramMechanismName = (typeof SCRAM_MECHANISMS)[number];
 
-const HASH_OF: Record<ScramMechanismName, ScramHash> = { 'SCRAM-SHA-256': 'sha-256', 'SCRAM-SHA-1': 'sha-1' };
+const HASH_OF: Record<ScramMechanismName, ScramHash> = {
+  'SCRAM-SHA-256-PLUS': 'sha-256', 'SCRAM-SHA-1-PLUS': 'sha-1', 'SCRAM-SHA-256': 'sha-256', 'SCRAM-SHA-1': 'sha-1',
+};
+
+const isPlus = (name: string): boolean => name.endsWith('-PLUS');
+
+/** What this TLS channel can be bound with (RFC 9266 tls-exporter, RFC 5929): its type and data. */
+export interface ChannelBinding {
+  type: string;
+  data: Buffer;
+}
 
 export interface SaslCredentials {
   username: string;
@@ -381,6 +394,11 @@ export type OnAuthenticate = (authenticate: Authenticate, mechanisms: string[]) 
 
 export interface ScramOptions extends IterationLimits {
   entity: NonzaSource;
+  /**
+   * The binding this connection offers for the types the server lists (XEP-0440), or null when it
+   * has none. Absent: the client does not do channel binding at all (tests of the bare mechanism).
+   */
+  channelBinding?: () => ChannelBinding | null;
   /** Asked at each authentication (every connection and reconnection). */
   credentials: SaslCredentials | (() => SaslCredentials | Promise<SaslCredentials>);
   /** Keep one per session to skip PBKDF2 on reconnection. */
@@ -392,6 +410,9 @@ export interface ScramOptions extends IterationLimits {
 interface ScramSession {
   options: ScramOptions;
   current: ScramExchange | null;
+  /** The GS2 header and binding data of the exchange about to start (chosen with the mechanism). */
+  gs2Header: string;
+  bindingData: Buffer | null;
 }
 
 // @xmpp/sasl moves messages through btoa/atob, which carry bytes as Latin-1 characters.
@@ -418,7 +439,7 @@ class ScramExchange implements SaslMechanism {
     switch (this.#stage) {
       case 'start': {
         const nonce = (this.#session.options.createNonce ?? createClientNonce)();
-        this.#first = clientFirstMessage(credentials.username, nonce);
+        this.#first = clientFirstMessage(credentials.username, nonce, this.#session.gs2Header);
         this.#stage = 'sent-first';
         return toByteString(this.#first.message);
       }
@@ -431,6 +452,7 @@ class ScramExchange implements SaslMechanism {
           clientFirstBare: first.clientFirstBare,
           serverFirst: this.#serverFirst,
           gs2Header: first.gs2Header,
+          channelBindingData: this.#session.bindingData,
           saltedPasswordCache: options.saltedPasswordCache,
           minIterations: options.minIterations,
           maxIterations: options.maxIterations,
@@ -527,12 +549,18 @@ export function authenticationError(error: unknown): unknown {
 /** What useScram gives the session: the exchange to run, and whether the last one's server proved itself. */
 export interface ScramLogin {
   authenticate: OnAuthenticate;
+  /**
+   * The mechanism this client uses among those offered (null: no SCRAM at all). -PLUS whenever the
+   * channel can be bound; throws AUTH_CHANNEL_BINDING where the server offers -PLUS and this channel
+   * cannot bind, since a login without it could be a man in the middle's downgrade (RFC 5802 6).
+   */
+  mechanismFor(mechanisms: readonly string[]): { mechanism: ScramMechanismName; binding: ChannelBinding | null } | null;
   /** True once the current exchange's server signature matched; false before and after a failure. */
   serverProven(): boolean;
 }
 
 export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): ScramLogin {
-  const session: ScramSession = { options, current: null };
+  const session: ScramSession = { options, current: null, gs2Header: 'n,,', bindingData: null };
   for (const name of SCRAM_MECHANISMS) {
     saslFactory.use(
       name,
@@ -544,14 +572,33 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): S
     );
   }
 
+  const mechanismFor: ScramLogin['mechanismFor'] = (mechanisms) => {
+    const offered = SCRAM_MECHANISMS.filter((name) => mechanisms.includes(name));
+    if (offered.length === 0) return null;
+    const plus = offered.find(isPlus);
+    const binding = plus ? (options.channelBinding?.() ?? null) : null;
+    if (plus && binding) return { mechanism: plus, binding };
+    if (plus) {
+      throw new ScramError(
+        'AUTH_CHANNEL_BINDING',
+        `The server offers ${plus} (a login bound to this TLS channel), but this connection cannot bind to it with a type the server lists; logging in without the binding could be a downgrade by someone in the middle, so the client does not.`,
+      );
+    }
+    return { mechanism: offered[0]!, binding: null };
+  };
+
   const run: OnAuthenticate = async (authenticate, mechanisms) => {
-    const mechanism = SCRAM_MECHANISMS.find((name) => mechanisms.includes(name));
-    if (!mechanism) {
+    const chosen = mechanismFor(mechanisms);
+    if (!chosen) {
       throw new ScramError(
         'AUTH_NO_SCRAM',
         `The server offers no SCRAM-SHA-256 or SCRAM-SHA-1 login (offered here: ${mechanisms.join(', ') || 'none'}); ask its admin to enable SCRAM.`,
       );
     }
+    const { mechanism, binding } = chosen;
+    // RFC 5802 6: "y" tells a server that strips -PLUS from what it offers that we could have bound.
+    session.gs2Header = binding ? `p=${binding.type},,` : options.channelBinding ? 'y,,' : 'n,,';
+    session.bindingData = binding?.data ?? null;
     const { credentials } = options;
     const { username, password } = typeof credentials === 'function' ? await credentials() : credentials;
 
@@ -574,5 +621,5 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): S
     if (!exchange) throw new ScramError('AUTH_BAD_SERVER_MESSAGE', `The SASL layer did not run ${mechanism}.`);
     exchange.assertVerified();
   };
-  return { authenticate: run, serverProven: () => session.current?.verified ?? false };
+  return { authenticate: run, mechanismFor, serverProven: () => session.current?.verified ?? false };
 }

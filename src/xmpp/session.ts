@@ -30,7 +30,7 @@ import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
 import { NS_CARBONS } from './namespaces.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
-import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError } from './scram.ts';
+import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError, type ChannelBinding } from './scram.ts';
 import { StreamViolation, type StreamLimits } from './stream-parser.ts';
 import { VerifiedClient } from './verified-client.ts';
 
@@ -65,6 +65,11 @@ export interface SessionOptions {
   attemptTimeoutMs?: number;
   /** PLAIN when the server offers no SCRAM, inside verified TLS only (default true). */
   allowPlain?: boolean;
+  /**
+   * false: never bind SASL to the TLS channel, and so refuse a server that offers -PLUS (a test of
+   * the downgrade rule). Default: bind whenever the channel allows it.
+   */
+  bindChannel?: boolean;
   /** XEP-0388 <user-agent id/>: stable per account (default: one per session). */
   userAgentId?: string;
   /** XEP-0198 ack request interval and timeout. */
@@ -113,6 +118,17 @@ const SASL_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
   'account-disabled': 'account-disabled',
   'temporary-auth-failure': 'auth-temporary',
 };
+
+/**
+ * RFC 9266: tls-exporter, 32 bytes of the TLS 1.3 exporter with the label EXPORTER-Channel-Binding
+ * and no context, where the server lists it (or lists nothing, XEP-0440 being optional). TLS 1.2
+ * has no exporter binding this client trusts, and tls-server-end-point is not done yet: null.
+ */
+export function channelBindingOf(socket: TLSSocket | null, listed: readonly string[] | null): ChannelBinding | null {
+  if (!socket || socket.getProtocol() !== 'TLSv1.3') return null;
+  if (listed !== null && !listed.includes('tls-exporter')) return null;
+  return { type: 'tls-exporter', data: socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)) };
+}
 
 /** RFC 6120 4.9.3: which stream errors from the server mean what for the user. */
 const STREAM_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
@@ -197,6 +213,7 @@ export class XmppSession {
       saltedPasswordCache,
       allowPlain: options.allowPlain ?? true,
       resourceTag: options.resource ?? 'posh',
+      channelBinding: (listed) => (options.bindChannel === false ? null : channelBindingOf(entity.socket as TLSSocket | null, listed)),
       userAgentId: options.userAgentId ?? randomUUID(),
       timeStep: async (label, work) => {
         const recorder = this.#recorder;
@@ -266,6 +283,11 @@ export class XmppSession {
   /** This session's carbons were enabled inside Bind 2 (XEP-0386), so no iq is needed. */
   get carbonsEnabledInline(): boolean {
     return this.#carbonsInline && this.#auth?.profile === 'sasl2' && this.#phase === 'online';
+  }
+
+  /** The channel binding that protected the current login (RFC 5802 -PLUS), or null. */
+  get channelBinding(): string | null {
+    return this.#auth?.channelBinding ?? null;
   }
 
   /** How the current login authenticated: SASL2 (XEP-0388) or the RFC 6120 profile. */

@@ -3,8 +3,10 @@
 // (XEP-0386) with stream management and carbons inside it; and the RFC 6120 login where a host
 // offers only that (proper.example). Chosen from the stream features, never by server name.
 import { readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl } from '../../src/testbed/index.ts';
 import { encodePathPart } from '../../src/testbed/prosody.ts';
@@ -66,7 +68,7 @@ const PROFILES: ProfileRow[] = [
     jid: 'alice@example.com',
     profile: 'sasl2',
     sent: [
-      /^<authenticate xmlns="urn:xmpp:sasl:2" mechanism="SCRAM-SHA-(1|256)">.*<user-agent id="[0-9a-f-]{36}">/,
+      /^<authenticate xmlns="urn:xmpp:sasl:2" mechanism="SCRAM-SHA-(1|256)(-PLUS)?">.*<user-agent id="[0-9a-f-]{36}">/,
       /<bind xmlns="urn:xmpp:bind:0"><tag>posh<\/tag>.*<enable xmlns="urn:xmpp:sm:3"/,
       /<bind xmlns="urn:xmpp:bind:0">.*<enable xmlns="urn:xmpp:carbons:2"\/>/,
     ],
@@ -105,6 +107,11 @@ describe('the login profile follows the stream features', () => {
     const bind = steps(session).find((step) => step.name === 'bind');
     expect(bind?.label).toMatch(bindLabel);
     expect(bind?.ok).toBe(true);
+    // RFC 5802 6 and RFC 9266: Prosody 13 offers SCRAM-SHA-1-PLUS and lists tls-exporter (XEP-0440);
+    // on TLS 1.3 the login is bound to this very channel, and the timeline says so.
+    expect(session.channelBinding).toBe('tls-exporter');
+    expect(seen.sent.some((xml) => /mechanism="SCRAM-SHA-(1|256)-PLUS"/.test(xml))).toBe(true);
+    expect(steps(session).find((step) => step.name === 'auth')?.label).toMatch(/-PLUS \(channel binding tls-exporter\)$/);
   });
 
   it('XEP-0388 7.3.2 and RFC 5802 5.1: a server whose SASL2 success carries a wrong signature is refused, and nothing is sent after it', async () => {
@@ -129,5 +136,48 @@ describe('the login profile follows the stream features', () => {
     expect(log).toMatch(/<authenticate/);
     // No roster, no presence, no carbons iq: nothing after the success that proved nothing.
     expect(log).not.toMatch(/<iq |<presence/);
+  });
+
+  it('RFC 5802 6: a server that offers -PLUS while this client cannot bind is refused, before any SASL byte (no silent downgrade)', async () => {
+    const session = testbedSession(testbed, 'alice@example.com', { bindChannel: false });
+    started.push(session);
+    const seen = record(session);
+    expect(await session.start()).toBe('auth-failed');
+    expect(session.problem).toMatchObject({ code: 'AUTH_CHANNEL_BINDING', permanent: true });
+    expect(seen.sent.some((xml) => /^<(auth|authenticate) /.test(xml))).toBe(false);
+  });
+
+  it('RFC 9266: a man in the middle holding the very certificate the client accepts cannot log in as the user', async () => {
+    // It terminates TLS with the certificate Prosody presents (so POSH proves it) and opens its own
+    // TLS to Prosody: the two channels' exporters differ, and the server sees a binding that is not its own.
+    const presented = testbed.certificates.presented;
+    const upstream = { host: testbed.addresses.xmpp, port: 5223 };
+    const sockets = new Set<Socket>();
+    const proxy = createTlsServer({ cert: presented.certPem, key: presented.keyPem, ALPNProtocols: ['xmpp-client'] }, (client) => {
+      const server = tlsConnect({ ...upstream, servername: 'example.com', ALPNProtocols: ['xmpp-client'], rejectUnauthorized: false });
+      sockets.add(client).add(server);
+      client.pipe(server).pipe(client);
+      const close = () => {
+        client.destroy();
+        server.destroy();
+      };
+      client.on('error', close).on('close', close);
+      server.on('error', close).on('close', close);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.50.77', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const session = testbedSession(testbed, 'alice@example.com', { manual: { host: '127.0.50.77', port, directTls: true } });
+      started.push(session);
+      const state = await session.start();
+      expect(session.lastReport?.verdict.code, 'the certificate itself is accepted').toBe('OK_POSH');
+      // The proof was bound to the proxy's channel, not to the one Prosody sees: refused, never online.
+      expect(session.channelBinding).toBe('tls-exporter');
+      expect(state).toBe('auth-failed');
+      expect(session.isOnline).toBe(false);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });
