@@ -130,18 +130,72 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   );
   // No FAST yet: @xmpp/sasl2 asks its FAST part first and needs one that declines.
   sasl2.setup({ fast: { mechanism: null, auth: async () => false } });
-  const bind2 = bind2Feature({ sasl2, entity }, options.resourceTag);
+  const serverProven = (): boolean => plainChosen || scram.serverProven();
+  const guardedSasl2 = guarded(sasl2, serverProven, entity);
+  const bind2 = bind2Feature({ sasl2: guardedSasl2, entity }, options.resourceTag);
   sasl({ streamFeatures: options.streamFeatures, saslFactory }, choose('sasl'));
+  // A proof belongs to the connection it was given on: a new socket starts unproven, so a server
+  // that skips SASL after a reconnection never inherits the last one's proof.
+  entity.on('status', (status: string) => {
+    if (status !== 'connecting' && status !== 'connect') return;
+    plainChosen = false;
+    profile = null;
+    channelBound = null;
+    scram.forget();
+  });
 
   return {
-    sasl2,
-    bind2,
-    serverProven: () => plainChosen || scram.serverProven(),
+    sasl2: guardedSasl2,
+    bind2: guardedInline(bind2, entity),
+    serverProven,
     get profile() {
       return profile;
     },
     get channelBinding() {
       return channelBound;
     },
+  };
+}
+
+/** What to do with a handler's failure: the entity's error, never an unhandled rejection. */
+function reportTo(entity: Client): (error: unknown) => void {
+  return (error) => {
+    entity.emit('error', error);
+  };
+}
+
+/**
+ * @xmpp/sasl2 hands every inline answer of a <success/> (Bind 2's <bound/>, XEP-0198's <resumed/>)
+ * to its handler before anyone checks the SCRAM signature, and without awaiting it. Through this,
+ * nothing from an unproven server is acted upon, and a handler's failure is the entity's error.
+ */
+function guarded(sasl2: Sasl2, serverProven: () => boolean, entity: Client): Sasl2 {
+  const report = reportTo(entity);
+  return {
+    use: (ns, request, response) =>
+      sasl2.use(ns, request, (answer) => {
+        if (!serverProven()) return;
+        try {
+          void Promise.resolve(response(answer)).catch(report);
+        } catch (error) {
+          report(error);
+        }
+      }),
+    setup: (options) => sasl2.setup(options),
+  };
+}
+
+/** Bind 2's inline answers, the same way: a failure is the entity's error. */
+function guardedInline(bind2: Bind2, entity: Client): Bind2 {
+  const report = reportTo(entity);
+  return {
+    use: (ns, request, response) =>
+      bind2.use(ns, request, (answer) => {
+        try {
+          void Promise.resolve(response(answer)).catch(report);
+        } catch (error) {
+          report(error);
+        }
+      }),
   };
 }

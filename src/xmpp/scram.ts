@@ -557,6 +557,8 @@ export interface ScramLogin {
   mechanismFor(mechanisms: readonly string[]): { mechanism: ScramMechanismName; binding: ChannelBinding | null } | null;
   /** True once the current exchange's server signature matched; false before and after a failure. */
   serverProven(): boolean;
+  /** Drops the last exchange (a new connection starts unproven). */
+  forget(): void;
 }
 
 export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): ScramLogin {
@@ -621,5 +623,12 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): S
     if (!exchange) throw new ScramError('AUTH_BAD_SERVER_MESSAGE', `The SASL layer did not run ${mechanism}.`);
     exchange.assertVerified();
   };
-  return { authenticate: run, mechanismFor, serverProven: () => session.current?.verified ?? false };
+  return {
+    authenticate: run,
+    mechanismFor,
+    serverProven: () => session.current?.verified ?? false,
+    forget: () => {
+      session.current = null;
+    },
+  };
 }

@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import middleware, { type Middleware } from '@xmpp/middleware';
 import resourceBinding from '@xmpp/resource-binding';
+import type { Sasl2 } from '@xmpp/sasl2';
 import streamFeatures from '@xmpp/stream-features';
 import streamManagement, { type StreamManagement } from '@xmpp/stream-management';
 import { xml, type Element } from '@xmpp/xml';
@@ -130,6 +131,12 @@ export function channelBindingOf(socket: TLSSocket | null, listed: readonly stri
   return { type: 'tls-exporter', data: socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)) };
 }
 
+/** XEP-0198 4: h counts stanzas the server received; it cannot exceed what this client sent. */
+function plausibleAck(h: unknown, sm: StreamManagement): boolean {
+  const acked = typeof h === 'string' && /^\d{1,10}$/.test(h) ? Number(h) - sm.outbound : Number.NaN;
+  return acked >= 0 && acked <= sm.outbound_q.length;
+}
+
 /** RFC 6120 4.9.3: which stream errors from the server mean what for the user. */
 const STREAM_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
   'system-shutdown': 'server-restarting',
@@ -238,7 +245,32 @@ export class XmppSession {
     // Stream management before the iq caller and callee: its middleware counts every stanza received
     // (XEP-0198 4), also those they answer without passing them on; and before resource binding,
     // since its feature handler resumes, or binds first and then enables.
-    const sm = streamManagement({ streamFeatures: features, entity, middleware: mw, sasl2: auth.sasl2, bind2: auth.bind2 });
+    // XEP-0198 inside SASL2: a <resumed/> counts only when this login asked to resume, and only with
+    // an h this client can have sent (a larger one would make stream management read past its queue).
+    let resumeAsked = false;
+    entity.on('status', (status: string) => {
+      if (status === 'connect') resumeAsked = false;
+    });
+    const smSasl2: Sasl2 = {
+      use: (ns, request, response) =>
+        auth.sasl2.use(
+          ns,
+          async (offered) => {
+            const asked = await request(offered);
+            resumeAsked = asked !== undefined;
+            return asked;
+          },
+          (answer) => {
+            if (answer.is('resumed') && !(resumeAsked && plausibleAck(answer.attrs['h'], sm))) {
+              entity.emit('error', new StreamViolation('undefined-condition', 'The server resumed a stream this client did not ask to resume, or acknowledged more stanzas than were sent (XEP-0198 4).'));
+              return;
+            }
+            return response(answer);
+          },
+        ),
+      setup: (setup) => auth.sasl2.setup(setup),
+    };
+    const sm = streamManagement({ streamFeatures: features, entity, middleware: mw, sasl2: smSasl2, bind2: auth.bind2 });
     sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
     sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
     const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });

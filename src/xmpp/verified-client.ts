@@ -12,6 +12,8 @@ import { bareJid, canonicalBareJid, resourceOf } from './jid.ts';
 import { NS_SASL2 } from './scram.ts';
 import { XmppStreamParser, type StreamLimits, type StreamViolation } from './stream-parser.ts';
 
+const NS_BIND2 = 'urn:xmpp:bind:0';
+const NS_SM = 'urn:xmpp:sm:3';
 const NS_STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
 /** How long a stream the client ended may take to close before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -55,8 +57,9 @@ export class VerifiedClient extends Client {
     this.Transport = ClientStream;
     this.Parser = this.#parserClass();
     // Registered first, so it runs before @xmpp/sasl2 reads the same <success/> and calls _jid.
+    // XEP-0388 7.3.2: bare only when nothing was bound or resumed in it.
     this.on('nonza', (element: Element) => {
-      this.#sasl2Success = element.is('success', NS_SASL2);
+      this.#sasl2Success = element.is('success', NS_SASL2) && !element.getChild('bound', NS_BIND2) && !element.getChild('resumed', NS_SM);
     });
   }
 

@@ -379,6 +379,22 @@ describe('a hostile server: what the session relies on', () => {
       await server.stop();
     }
   });
+
+  it('RFC 6120 6 and RFC 5802: a server that offers binding without any SASL never gets the session online, and no stanza', async () => {
+    const port = nextPort++;
+    const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script: { online: () => undefined, skipAuthentication: true } });
+    const features = client(port);
+    try {
+      expect(await features.session.start()).toBe('auth-failed');
+      expect(features.session.problem).toMatchObject({ code: 'AUTH_SERVER_SIGNATURE', permanent: true });
+      expect(features.session.isOnline).toBe(false);
+      // Nothing for a server that proved nothing: no presence, no message.
+      expect(server.connections[0]?.elements.map((element) => element.name).filter((name) => name === 'presence' || name === 'message')).toEqual([]);
+    } finally {
+      await features.session.stop();
+      await server.stop();
+    }
+  });
 });
 
 describe('a hostile server: senders that are not who they must be', () => {

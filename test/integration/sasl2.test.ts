@@ -7,11 +7,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { xml } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { trustStore } from '../../src/lookup/anchors.ts';
+import { MemoryStore, PoshCache } from '../../src/lookup/posh-cache.ts';
+import { createResolver } from '../../src/lookup/resolver.ts';
 import type { TestbedControl } from '../../src/testbed/index.ts';
 import { encodePathPart } from '../../src/testbed/prosody.ts';
 import type { TimedStep } from '../../src/verify/types.ts';
 import { enableCarbons } from '../../src/xmpp/carbons.ts';
+import { createChatClient } from '../../src/xmpp/chat-client.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
 import { useTestbed } from '../support/use-testbed.ts';
@@ -179,5 +184,46 @@ describe('the login profile follows the stream features', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
+  });
+
+  it('XEP-0198 inside XEP-0388: after a dropped socket the session resumes in the <authenticate/> itself, and a message sent meanwhile arrives once', async () => {
+    const [aJid, bJid] = await Promise.all([
+      testbed.addUser(`resume-a-${Date.now()}`, 'example.com', 'pw-resume-a'),
+      testbed.addUser(`resume-b-${Date.now()}`, 'example.com', 'pw-resume-b'),
+    ]);
+    const chat = (jid: string, password: string) => {
+      const features = createChatClient({
+        jid, password: () => password, resolver: createResolver({ server: testbed.dnsServer }), trust: trustStore([testbed.caPem]),
+        cache: new PoshCache(new MemoryStore()), backoff: { baseMs: 200, capMs: 1000 },
+      });
+      started.push(features.session);
+      return features;
+    };
+    const a = chat(aJid, 'pw-resume-a');
+    const b = chat(bJid, 'pw-resume-b');
+    expect(await a.session.start()).toBe('online');
+    expect(await b.session.start()).toBe('online');
+    const jidBefore = a.session.fullJid;
+    const seen = record(a.session);
+    const bodies: string[] = [];
+    a.messaging.events.on('message', (message) => bodies.push(message.body));
+
+    const back = nextEvent(a.session.events, 'online', () => true, 10_000);
+    (a.session.parts.entity.socket as Socket).destroy();
+    // While a is away, b writes to a's full JID: the server holds it for the resumption.
+    await b.session.send(xml('message', { to: jidBefore!, type: 'chat', id: 'while-away' }, xml('body', {}, 'while you were away')));
+    const online = await back;
+    expect(online.resumed).toBe(true);
+    expect(a.session.fullJid).toBe(jidBefore);
+    expect(steps(a.session).find((step) => step.name === 'bind')).toMatchObject({ ok: true, detail: 'resumed' });
+    expect(seen.sent.some((sent) => /^<authenticate xmlns="urn:xmpp:sasl:2".*<resume xmlns="urn:xmpp:sm:3"/.test(sent)), 'resumed inside SASL2').toBe(true);
+    // The server answers the resumption and binds nothing new (XEP-0386 3: a successful resume wins over the bind beside it).
+    const success = seen.received.find((received) => /^<success xmlns="urn:xmpp:sasl:2"/.test(received)) ?? '';
+    expect(success).toMatch(/<resumed [^>]*xmlns="urn:xmpp:sm:3"/);
+    expect(success).not.toMatch(/<bound /);
+    expect(seen.sent.some((sent) => /urn:ietf:params:xml:ns:xmpp-bind/.test(sent)), 'no RFC 6120 binding').toBe(false);
+    await until(() => bodies.includes('while you were away'), 5000, 'the held message');
+    await sleep(300);
+    expect(bodies.filter((body) => body === 'while you were away')).toHaveLength(1);
   });
 });

@@ -38,6 +38,8 @@ export interface HostileScript {
   neverClose?: boolean;
   /** The JID resource binding answers with (default: the client's JID with resource "hostile"). */
   boundJid?: string;
+  /** Offers resource binding at once, with no SASL at all (a server that never authenticates the user). */
+  skipAuthentication?: boolean;
 }
 
 export interface HostileServer {
@@ -64,7 +66,7 @@ const header = (domain: string): string =>
 
 function serveTls(socket: TLSSocket, domain: string, jid: string, script: HostileScript, connections: HostileConnection[]): void {
   let parser = new Parser();
-  let authenticated = false;
+  let authenticated = script.skipAuthentication ?? false;
   let announced = false;
   let received = '';
   const elements: Element[] = [];
