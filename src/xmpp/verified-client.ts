@@ -58,8 +58,17 @@ export class VerifiedClient extends Client {
     this.Parser = this.#parserClass();
     // Registered first, so it runs before @xmpp/sasl2 reads the same <success/> and calls _jid.
     // XEP-0388 7.3.2: bare only when nothing was bound or resumed in it.
-    this.on('nonza', (element: Element) => {
+    const onSasl2Success = (element: Element): void => {
       this.#sasl2Success = element.is('success', NS_SASL2) && !element.getChild('bound', NS_BIND2) && !element.getChild('resumed', NS_SM);
+    };
+    this.on('nonza', onSasl2Success);
+    // Every other 'nonza' listener belongs to one SASL exchange (@xmpp/events' procedure, our
+    // SCRAM). One the last server never finished must not answer the next server's challenge.
+    this.on('status', (status: string) => {
+      if (status !== 'connecting') return;
+      for (const listener of this.listeners('nonza')) {
+        if (listener !== onSasl2Success) this.removeListener('nonza', listener as (element: Element) => void);
+      }
     });
   }
 

@@ -11,6 +11,7 @@ import { nextOutgoingState, type OutgoingEvent, type OutgoingState } from '../..
 import { parseMessage } from '../../src/xmpp/messages.ts';
 import { applyPresence, MAX_RESOURCES_PER_CONTACT, type PresenceTable } from '../../src/xmpp/presence.ts';
 import { applyRosterChange, isTrustedPush, parseRosterItem, type RosterItem } from '../../src/xmpp/roster.ts';
+import { VerifiedClient } from '../../src/xmpp/verified-client.ts';
 
 const ME = 'alice@example.com';
 const NOW = () => new Date('2026-01-02T03:04:05.000Z');
@@ -231,5 +232,19 @@ describe('whose JID is whose (RFC 7622 3)', () => {
     ['the domain alone is not the account', 'example.com', 'alice@example.com', false],
   ])('%s', (_rule, jid, own, expected) => {
     expect(isOwnBareJid(jid, own)).toBe(expected);
+  });
+});
+
+describe('a new connection forgets the last one\'s SASL exchange', () => {
+  it('RFC 6120 6.4: a listener left by an exchange the last server never finished is gone at the next connection; the client\'s own stays', () => {
+    const client = new VerifiedClient({ account: 'alice@example.com', domain: 'example.com' }, async () => {
+      throw new Error('no socket in this test');
+    });
+    const stale = (): void => undefined;
+    client.on('nonza', stale);
+    expect(client.listenerCount('nonza')).toBe(2);
+    (client as unknown as { _status(status: string): void })._status('connecting');
+    expect(client.listeners('nonza')).not.toContain(stale);
+    expect(client.listenerCount('nonza')).toBe(1);
   });
 });
