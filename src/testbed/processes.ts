@@ -115,13 +115,18 @@ export async function boundSockets(): Promise<BoundSocket[]> {
 }
 
 /**
- * Which of `wanted` something holds now. A TCP listener on 0.0.0.0 counts (it collides with every
- * bind of its port); a UDP socket on 0.0.0.0 does not (mDNS responders share theirs with SO_REUSEADDR).
+ * Whether `bound` keeps `wanted` from being bound. A TCP listener on 0.0.0.0 does (it collides with
+ * every bind of its port); a UDP socket on 0.0.0.0 does not (mDNS responders share theirs with SO_REUSEADDR).
  */
+function holds(bound: SocketAddress, wanted: SocketAddress): boolean {
+  return bound.protocol === wanted.protocol && bound.port === wanted.port && (bound.ip === wanted.ip || (bound.ip === '0.0.0.0' && bound.protocol === 'tcp'));
+}
+
+/** Which of `wanted` something holds now. */
 export async function busySockets(wanted: readonly SocketAddress[]): Promise<SocketAddress[]> {
   const bound = await boundSockets();
   return wanted.filter((w) =>
-    bound.some((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || (b.ip === '0.0.0.0' && b.protocol === 'tcp'))),
+    bound.some((b) => holds(b, w)),
   );
 }
 
@@ -148,7 +153,7 @@ export async function describeBusy(wanted: readonly SocketAddress[]): Promise<st
   const bound = await boundSockets();
   const taken: string[] = [];
   for (const w of wanted) {
-    const holder = bound.find((b) => b.protocol === w.protocol && b.port === w.port && (b.ip === w.ip || (b.ip === '0.0.0.0' && b.protocol === 'tcp')));
+    const holder = bound.find((b) => holds(b, w));
     if (!holder) continue;
     const owner = await holderOf(holder.inode);
     const verb = holder.protocol === 'tcp' ? 'listens' : 'is bound';

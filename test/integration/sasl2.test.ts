@@ -19,6 +19,7 @@ import { enableCarbons } from '../../src/xmpp/carbons.ts';
 import { createChatClient } from '../../src/xmpp/chat-client.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
+import { until } from '../support/until.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
 let testbed: TestbedControl;
@@ -41,14 +42,6 @@ function record(session: XmppSession): { sent: string[]; received: string[] } {
   session.parts.entity.on('send', (element: { toString(): string }) => seen.sent.push(element.toString()));
   session.parts.entity.on('element', (element: { toString(): string }) => seen.received.push(element.toString()));
   return seen;
-}
-
-async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms.`);
-    await sleep(20);
-  }
 }
 
 function steps(session: XmppSession): TimedStep[] {

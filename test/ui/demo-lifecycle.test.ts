@@ -6,12 +6,12 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_XMPP_PORTS } from '../../src/demo/config.ts';
 import { PID_RECORD, type PidRecord } from '../../src/testbed/pid-record.ts';
 import { busySockets, formatSocket, isRunning, type SocketAddress } from '../../src/testbed/processes.ts';
+import { until } from '../support/until.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
 import { expectNoPageErrors } from './support/flows.ts';
 import { openApp, scratch, spawnShell, type ChildShell } from './support/shell.ts';
@@ -37,14 +37,6 @@ afterAll(async () => {
   await browser?.close();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
-
-async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms.`);
-    await sleep(50);
-  }
-}
 
 async function demoShell(env: NodeJS.ProcessEnv = {}): Promise<{ shell: ChildShell; runtimeDir: string }> {
   const dataDir = await scratch('demo-life-data');

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestbedControl } from '../../src/testbed/index.ts';
+import { until } from '../support/until.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 import { collectPageErrors, launchChromium, screenshot } from './support/browser.ts';
 import { currentAttempt, expectNoPageErrors, signIn, waitForState } from './support/flows.ts';
@@ -48,14 +49,6 @@ async function countdown(page: Page): Promise<number | null> {
   const element = page.getByTestId('retry-countdown');
   if ((await element.count()) === 0) return null;
   return Number(await element.getAttribute('data-seconds'));
-}
-
-async function until(test: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms.`);
-    await sleep(50);
-  }
 }
 
 describe('a failure that retrying cannot fix is permanent: said once, not retried until asked', () => {

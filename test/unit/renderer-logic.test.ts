@@ -202,11 +202,11 @@ describe('live words for the connection', () => {
   });
 
   it.each<[string, Parameters<typeof stateWords>, { title: string; action: string }]>([
-    ['a permanent failure offers Retry and no countdown', ['error', null, null], { title: 'Could not connect', action: 'Retry' }],
-    ['a failure that will be retried says "yet" and offers to try now', ['error', null, 4], { title: 'Could not connect yet', action: 'Try now' }],
-    ['only a session that was online is "lost"', ['reconnecting', null, 4], { title: 'Connection lost', action: 'Reconnect now' }],
-    ['a server that cannot do our login does not blame the password', ['auth-failed', { code: 'AUTH_NO_SCRAM', kind: 'login-impossible', permanent: true, message: 'm', admin: null, quote: null }, null], { title: 'The login cannot work with this server', action: 'Retry' }],
-    ['a disabled account is not a wrong password', ['auth-failed', { code: 'ACCOUNT_DISABLED', kind: 'account-disabled', permanent: true, message: 'm', admin: null, quote: null }, null], { title: 'The account is disabled', action: 'Connect' }],
+    ['a permanent failure offers Retry and no countdown', ['error', null, false], { title: 'Could not connect', action: 'Retry' }],
+    ['a failure that will be retried says "yet" and offers to try now', ['error', null, true], { title: 'Could not connect yet', action: 'Try now' }],
+    ['only a session that was online is "lost"', ['reconnecting', null, true], { title: 'Connection lost', action: 'Reconnect now' }],
+    ['a server that cannot do our login does not blame the password', ['auth-failed', { code: 'AUTH_NO_SCRAM', kind: 'login-impossible', permanent: true, message: 'm', admin: null, quote: null }, false], { title: 'The login cannot work with this server', action: 'Retry' }],
+    ['a disabled account is not a wrong password', ['auth-failed', { code: 'ACCOUNT_DISABLED', kind: 'account-disabled', permanent: true, message: 'm', admin: null, quote: null }, false], { title: 'The account is disabled', action: 'Connect' }],
   ])('%s', (_rule, args, words) => {
     expect(stateWords(...args)).toEqual(words);
   });

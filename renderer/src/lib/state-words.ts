@@ -8,8 +8,8 @@ export interface StateWords {
   action: string;
 }
 
-/** `retryIn`: whole seconds until the core tries again by itself, or null when it will not. */
-export function stateWords(state: ConnectionState, problem: SessionProblem | null, retryIn: number | null): StateWords {
+/** `retrying`: the core will try again by itself (a countdown runs). */
+export function stateWords(state: ConnectionState, problem: SessionProblem | null, retrying: boolean): StateWords {
   switch (state) {
     case 'offline':
       return { title: 'Offline', action: 'Connect' };
@@ -18,7 +18,7 @@ export function stateWords(state: ConnectionState, problem: SessionProblem | nul
     case 'online':
       return { title: 'Online', action: 'Connect' };
     case 'reconnecting':
-      return { title: retryIn === null ? 'Reconnecting…' : 'Connection lost', action: 'Reconnect now' };
+      return { title: retrying ? 'Connection lost' : 'Reconnecting…', action: 'Reconnect now' };
     case 'refused':
       return { title: 'Refused: the server was not proven', action: 'Try again' };
     case 'auth-failed':
@@ -26,7 +26,7 @@ export function stateWords(state: ConnectionState, problem: SessionProblem | nul
       if (problem?.kind === 'login-impossible') return { title: 'The login cannot work with this server', action: 'Retry' };
       return { title: 'The server refused the password', action: 'Connect' };
     case 'error':
-      if (retryIn !== null) return { title: 'Could not connect yet', action: 'Try now' };
+      if (retrying) return { title: 'Could not connect yet', action: 'Try now' };
       return { title: 'Could not connect', action: 'Retry' };
   }
 }
