@@ -1,6 +1,7 @@
 // One account while the app runs: its record, its session (created at connect, from the settings of
 // that moment), the current attempt and its steps, the last state and problem, its POSH cache and
 // trust anchors, and its chat state, so a reloaded UI can rebuild everything from a snapshot.
+import { createHash } from 'node:crypto';
 import { trustStore, type TrustStore } from '../lookup/anchors.ts';
 import type { ResolveDelegation } from '../lookup/delegation.ts';
 import { PoshCache, scopedStore } from '../lookup/posh-cache.ts';
@@ -9,6 +10,7 @@ import { splitPemCertificates } from '../verify/certificate.ts';
 import { normalizeDomain, type Domain } from '../verify/domain.ts';
 import type { StepEvent } from '../verify/types.ts';
 import type { BackoffPolicy } from '../xmpp/backoff.ts';
+import { HT_MECHANISMS, type FastToken, type FastTokenStore } from '../xmpp/fast.ts';
 import { domainOf } from '../xmpp/jid.ts';
 import { XmppSession, type SessionProblem } from '../xmpp/session.ts';
 import { AccountChat } from './account-chat.ts';
@@ -33,6 +35,20 @@ export interface AccountDependencies {
   sessionTuning: SessionTuning;
 }
 
+/** Where the account's FAST token sits in the secret store, beside its password. */
+const tokenKey = (accountId: string): string => `${accountId}.fast`;
+
+/** A stored token as it was written (JSON), or null for anything else. */
+function parseToken(text: string | null): FastToken | null {
+  try {
+    const value = JSON.parse(text ?? 'null') as Partial<FastToken> | null;
+    const mechanism = HT_MECHANISMS.find((name) => name === value?.mechanism);
+    return mechanism && typeof value?.token === 'string' && typeof value.expiry === 'string' ? { mechanism, token: value.token, expiry: value.expiry } : null;
+  } catch {
+    return null;
+  }
+}
+
 export class Account {
   record: AccountRecord;
   readonly domain: Domain;
@@ -48,6 +64,21 @@ export class Account {
   readonly cache: PoshCache;
   readonly chat: AccountChat;
   readonly #deps: AccountDependencies;
+  #token: FastToken | null = null;
+
+  /**
+   * The FAST token (XEP-0484), kept like the password: encrypted in the secret store when the
+   * account remembers its password and the store can encrypt, in this run's memory otherwise.
+   */
+  readonly fastTokens: FastTokenStore = {
+    get: () => (this.#token ??= this.#canKeepSecrets() ? parseToken(this.#deps.storage.secrets.get(tokenKey(this.id))) : null),
+    set: (token) => {
+      this.#token = token;
+      const { secrets } = this.#deps.storage;
+      if (token && this.#canKeepSecrets()) secrets.set(tokenKey(this.id), JSON.stringify(token));
+      else if (secrets.available) secrets.delete(tokenKey(this.id));
+    },
+  };
 
   constructor(record: AccountRecord, deps: AccountDependencies) {
     this.record = record;
@@ -96,6 +127,24 @@ export class Account {
     };
   }
 
+  #canKeepSecrets(): boolean {
+    return this.record.rememberPassword && this.#deps.storage.secrets.available;
+  }
+
+  /**
+   * XEP-0388 <user-agent id/>: the same for this account at every start (FAST tokens are bound to
+   * it), and telling nothing beyond this installation's own account.
+   */
+  get userAgentId(): string {
+    const hex = createHash('sha256').update(`posh-messenger user-agent ${this.id}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  /** Signing out or forgetting the password drops the token too: nothing logs in without being asked again. */
+  forgetToken(): void {
+    this.fastTokens.set(null);
+  }
+
   /** Keeps the password in the encrypted store when the account asks for it and one exists. */
   rememberSecret(): void {
     const { secrets } = this.#deps.storage;
@@ -113,7 +162,8 @@ export class Account {
     }
     const { secrets } = this.#deps.storage;
     this.password ??= secrets.available ? secrets.get(this.id) : null;
-    if (!this.password) throw new CallError('NEEDS_PASSWORD', `Enter the password for ${this.record.jid} to connect.`);
+    // A kept FAST token logs in by itself; if the server refuses it, the session asks for the password.
+    if (!this.password && !this.fastTokens.get()) throw new CallError('NEEDS_PASSWORD', `Enter the password for ${this.record.jid} to connect.`);
     const session = this.ensureSession();
     if (['refused', 'auth-failed', 'error', 'reconnecting'].includes(session.state)) await session.stop();
     await session.start();
@@ -136,6 +186,8 @@ export class Account {
       attemptTimeoutMs: tuning.attemptTimeoutMs,
       poshTimeoutMs: tuning.poshTimeoutMs,
       delegation: tuning.delegation,
+      userAgentId: this.userAgentId,
+      fastTokens: this.fastTokens,
     });
     this.#follow(session);
     this.chat.attach(session);

@@ -54,12 +54,13 @@ const MODULES = [
   'offline',
   // posix writes the pidfile and turns SIGHUP into a configuration (and certificate) reload.
   'posix',
-  // prosody-modules (Prosody 13): XEP-0388 SASL2, XEP-0386 Bind 2, XEP-0198 resumption inside SASL2.
-  'sasl2', 'sasl2_bind2', 'sasl2_sm',
+  // prosody-modules (Prosody 13): XEP-0388 SASL2, XEP-0386 Bind 2, XEP-0198 resumption inside SASL2,
+  // XEP-0484 FAST tokens.
+  'sasl2', 'sasl2_bind2', 'sasl2_sm', 'sasl2_fast',
 ];
 
 /** What a legacy-only host leaves out. */
-const SASL2_MODULES = ['sasl2', 'sasl2_bind2', 'sasl2_sm'];
+const SASL2_MODULES = ['sasl2', 'sasl2_bind2', 'sasl2_sm', 'sasl2_fast'];
 
 const lua = (text: string): string => {
   if (!/^[\x20-\x7e]*$/.test(text)) throw new TestbedError('TESTBED_BAD_PATH', `"${text}" has characters the Prosody configuration cannot hold.`);
@@ -92,6 +93,9 @@ export function renderProsodyConfig(setup: ProsodySetup): string {
     'authentication = "internal_hashed"',
     'storage = "internal"',
     `default_iteration_count = ${setup.scramIterations}`,
+    // A FAST token is replaced at every use after this many seconds (default a day): at once here,
+    // so that every token login also proves the rotation (XEP-0484 4.3).
+    'sasl2_fast_token_min_ttl = 0',
     ...(setup.archiveItemLimit === undefined ? [] : [`storage_archive_item_limit = ${setup.archiveItemLimit}`]),
     `modules_enabled = ${luaList(MODULES)}`,
     'modules_disabled = { "http" }',

@@ -24,6 +24,8 @@ declare module '@xmpp/client-core' {
     connect(service: string): Promise<unknown>;
     open(options: { domain: string; lang?: string }): Promise<unknown>;
     isSecure(): boolean;
+    /** The stream header as text, from the element open() built (to, xml:lang, and from once secure). */
+    header(headerElement: Element, ...rest: unknown[]): string;
     /** Internal to xmpp.js: subscribes the connection to a socket's data, close and error events. */
     _attachSocket(socket: unknown): void;
     _detachSocket(): void;

@@ -37,10 +37,36 @@ declare module '@xmpp/sasl2' {
   export type InlineRequest = (offered: Element) => Element | undefined | Promise<Element | undefined>;
   export type InlineResponse = (answer: Element) => void | Promise<void>;
 
+  /** sasl2's own authenticate, as it hands it to its FAST part: one <authenticate/> with any factory's mechanism. */
+  export type Sasl2Authenticate = (options: {
+    saslFactory: { create(names: string[]): unknown };
+    entity: unknown;
+    mechanism: string;
+    credentials: Record<string, unknown>;
+    userAgent: Element | undefined;
+    streamFeatures: Array<Element | undefined>;
+    features: unknown;
+  }) => Promise<void>;
+
+  /** What sasl2 gives its FAST part before every login; streamFeatures (holes where a feature asks nothing) may be added to. */
+  export interface FastAuthOptions {
+    authenticate: Sasl2Authenticate;
+    entity: unknown;
+    userAgent: Element | undefined;
+    streamFeatures: Array<Element | undefined>;
+    features: unknown;
+    credentials: { username: string; password: string };
+  }
+
+  /** FAST (XEP-0484): sasl2 runs `auth` first; true means the login is done, false: go on with the password. */
+  export interface FastPart {
+    readonly mechanism: string | null;
+    auth(options: FastAuthOptions): Promise<boolean>;
+  }
+
   export interface Sasl2 {
     use(ns: string, request: InlineRequest, response: InlineResponse): void;
-    /** FAST (XEP-0484); `mechanism: null` and an `auth` that declines means none. */
-    setup(options: { fast: { mechanism: string | null; auth: (options: unknown) => Promise<boolean> } }): void;
+    setup(options: { fast: FastPart }): void;
   }
 
   export type OnAuthenticate2 = (

@@ -1,5 +1,6 @@
 // The SASL step of a session: SASL2 with Bind 2 inline where the server offers it (XEP-0388,
-// XEP-0386), the RFC 6120 profile otherwise, chosen from the stream features alone. Our SCRAM
+// XEP-0386), the RFC 6120 profile otherwise, chosen from the stream features alone. A FAST token
+// (XEP-0484, fast.ts) where one is kept and the stream can use it, the password otherwise. Our SCRAM
 // (SHA-256, then SHA-1) whenever the server offers it, PLAIN only as a last resort and only on a
 // stream whose TLS passed the verdict. Every failure carries a stable code (authenticationError),
 // and the step is timed in the attempt's delegation chain.
@@ -10,7 +11,8 @@ import sasl2Feature, { type Sasl2 } from '@xmpp/sasl2';
 import type { StreamFeatures } from '@xmpp/stream-features';
 import { xml, type Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
-import { authenticationError, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
+import { setupFast, type FastTokenStore } from './fast.ts';
+import { authenticationError, SaslRefusal, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
 
 /** XEP-0440: the channel-binding types a server lists in its stream features. */
 const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
@@ -47,6 +49,8 @@ export interface AuthenticationOptions {
    * null when it lists none), or null when it cannot bind. Absent: never bind.
    */
   channelBinding?: (listed: readonly string[] | null) => ChannelBinding | null;
+  /** Where the FAST token lives between logins; absent: no FAST. */
+  fastTokens?: FastTokenStore;
   /** Runs the exchange as the attempt's `auth` step. */
   timeStep: (label: string, work: () => Promise<void>) => Promise<void>;
 }
@@ -63,8 +67,10 @@ export interface Authentication {
   serverProven(): boolean;
   /** How the current login went: SASL2 (XEP-0388) or the RFC 6120 profile. */
   readonly profile: 'sasl2' | 'sasl' | null;
-  /** The channel-binding type that protected the current login (RFC 5802 -PLUS), or null. */
+  /** The channel-binding type that protected the current login (RFC 5802 -PLUS, HT-*-EXPR), or null. */
   readonly channelBinding: string | null;
+  /** What the current login proved: the password (SCRAM or PLAIN) or a FAST token. */
+  readonly method: 'password' | 'token' | null;
 }
 
 export function setupAuthentication(options: AuthenticationOptions): Authentication {
@@ -91,22 +97,34 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   let plainChosen = false;
   let profile: Authentication['profile'] = null;
   let channelBound: string | null = null;
+  let method: Authentication['method'] = null;
 
-  const choose = (profileName: 'sasl2' | 'sasl') => async (authenticate: Authenticate, mechanisms: string[]): Promise<void> => {
+  /** A step's label: the mechanism, then what a person may want to know about it. */
+  const label = (prefix: string, mechanism: string, notes: ReadonlyArray<string | null>): string => {
+    const said = notes.filter((note): note is string => note !== null);
+    return `${prefix} ${mechanism}${said.length > 0 ? ` (${said.join('; ')})` : ''}`;
+  };
+
+  /** The password login; `why` says why it runs where a token was tried first. */
+  const choose = (profileName: 'sasl2' | 'sasl') => async (authenticate: Authenticate, mechanisms: string[], why: string | null = null): Promise<void> => {
     profile = profileName;
     plainChosen = false;
     channelBound = null;
+    method = 'password';
+    if (!options.credentials().password) {
+      throw new ScramError('AUTH_NEEDS_PASSWORD', `The server needs the password${why ? `: ${why}` : ''}.`);
+    }
     const prefix = profileName === 'sasl2' ? 'SASL2' : 'SASL';
     const chosen = scram.mechanismFor(mechanisms);
     if (chosen) {
-      const bound = chosen.binding ? ` (channel binding ${chosen.binding.type})` : '';
       channelBound = chosen.binding?.type ?? null;
-      await options.timeStep(`${prefix} ${chosen.mechanism}${bound}`, () => scram.authenticate(authenticate, mechanisms));
+      const bound = channelBound ? `channel binding ${channelBound}` : null;
+      await options.timeStep(label(prefix, chosen.mechanism, [bound, why]), () => scram.authenticate(authenticate, mechanisms));
       return;
     }
     if (options.allowPlain && mechanisms.includes('PLAIN') && entity.isSecure()) {
       plainChosen = true;
-      await options.timeStep(`${prefix} PLAIN (no SCRAM offered; inside verified TLS)`, async () => {
+      await options.timeStep(label(prefix, 'PLAIN', ['no SCRAM offered; inside verified TLS', why]), async () => {
         try {
           await authenticate(options.credentials(), 'PLAIN');
         } catch (error) {
@@ -125,13 +143,37 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   // features middleware runs the first handler whose feature is present, so the order decides.
   const userAgent = xml('user-agent', { id: options.userAgentId }, xml('software', {}, 'POSH Messenger'));
   const sasl2Login = choose('sasl2');
-  const sasl2 = sasl2Feature({ streamFeatures: options.streamFeatures, saslFactory }, (authenticate, mechanisms) =>
-    sasl2Login((credentials, mechanism) => authenticate(credentials, mechanism, userAgent), mechanisms),
-  );
-  // No FAST yet: @xmpp/sasl2 asks its FAST part first and needs one that declines.
-  sasl2.setup({ fast: { mechanism: null, auth: async () => false } });
-  const serverProven = (): boolean => plainChosen || scram.serverProven();
+  const bindingNow = () => channelBinding?.(listedBindings) ?? null;
+  const sasl2 = sasl2Feature({ streamFeatures: options.streamFeatures, saslFactory }, async (done, mechanisms) => {
+    const authenticate: Authenticate = (credentials, mechanism) => done(credentials, mechanism, userAgent);
+    const token = fast?.usable();
+    let why: string | null = null;
+    if (fast && token) {
+      profile = 'sasl2';
+      plainChosen = false;
+      method = 'token';
+      channelBound = token.mechanism === 'HT-SHA-256-EXPR' ? 'tls-exporter' : null;
+      const bound = channelBound ? `channel binding ${channelBound}` : null;
+      try {
+        await options.timeStep(label('FAST', token.mechanism, ['token, XEP-0484', bound]), () =>
+          fast.authenticate((credentials) => authenticate(credentials, token.mechanism), options.credentials().username, token).catch((error: unknown) => {
+            throw authenticationError(error);
+          }),
+        );
+        return;
+      } catch (error) {
+        // Refused by the server: the password decides, once, on this same stream (XEP-0388 6.4).
+        if (!(error instanceof SaslRefusal)) throw error;
+        why = `the kept sign-in token was refused with <${error.condition ?? 'failure'}/>`;
+      }
+    }
+    await sasl2Login(authenticate, mechanisms, why);
+  });
+  const serverProven = (): boolean => plainChosen || scram.serverProven() || (fast?.proven() ?? false);
   const guardedSasl2 = guarded(sasl2, serverProven, entity);
+  // FAST asks for a token in every password login where the server offers it; without a store, none.
+  const fast = options.fastTokens ? setupFast({ sasl2: guardedSasl2, store: options.fastTokens, channelBinding: bindingNow }) : null;
+  if (!fast) sasl2.setup({ fast: { mechanism: null, auth: async () => false } });
   const bind2 = bind2Feature({ sasl2: guardedSasl2, entity }, options.resourceTag);
   sasl({ streamFeatures: options.streamFeatures, saslFactory }, choose('sasl'));
   // A proof belongs to the connection it was given on: a new socket starts unproven, so a server
@@ -141,7 +183,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     plainChosen = false;
     profile = null;
     channelBound = null;
+    method = null;
     scram.forget();
+    fast?.forget();
   });
 
   return {
@@ -153,6 +197,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     },
     get channelBinding() {
       return channelBound;
+    },
+    get method() {
+      return method;
     },
   };
 }

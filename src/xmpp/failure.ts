@@ -12,6 +12,7 @@ export type FailureKind =
   | 'host-unknown'
   | 'refused-proof'
   | 'wrong-password'
+  | 'password-needed'
   | 'account-disabled'
   | 'login-impossible'
   | 'dns-timeout'
@@ -102,6 +103,12 @@ export const FAILURES: Readonly<Record<FailureKind, FailureRow>> = {
     code: 'AUTH_FAILED',
     permanent: true,
     user: (f) => `The server refused the password for ${f.jid}. Check it and connect again.`,
+  },
+  'password-needed': {
+    code: 'NEEDS_PASSWORD',
+    permanent: true,
+    // A kept FAST token was refused (expired, revoked, the password changed) and no password is at hand.
+    user: (f) => `Enter the password for ${f.jid} to connect.${f.detail ? ` ${f.detail}` : ''}`,
   },
   'account-disabled': {
     code: 'ACCOUNT_DISABLED',

@@ -21,7 +21,8 @@ export type ScramErrorCode =
   | 'AUTH_SERVER_SIGNATURE'
   | 'AUTH_NO_SCRAM'
   | 'AUTH_CHANNEL_BINDING'
-  | 'AUTH_REFUSED';
+  | 'AUTH_REFUSED'
+  | 'AUTH_NEEDS_PASSWORD';
 
 export class ScramError extends DnaError<ScramErrorCode> {}
 

@@ -26,6 +26,7 @@ import { setupAuthentication, type Authentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { failure, type FailureFacts, type FailureKind, type SessionProblem } from './failure.ts';
+import { memoryTokenStore, type FastTokenStore } from './fast.ts';
 import { IqCallee } from './iq-callee.ts';
 import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
@@ -71,8 +72,13 @@ export interface SessionOptions {
    * the downgrade rule). Default: bind whenever the channel allows it.
    */
   bindChannel?: boolean;
-  /** XEP-0388 <user-agent id/>: stable per account (default: one per session). */
+  /** XEP-0388 <user-agent id/>: stable per account (default: one per session); FAST tokens are bound to it. */
   userAgentId?: string;
+  /**
+   * Where the FAST token (XEP-0484) is kept between logins: the account's encrypted store in the
+   * app. Default: this session's memory (its reconnections use it); null: no FAST.
+   */
+  fastTokens?: FastTokenStore | null;
   /** XEP-0198 ack request interval and timeout. */
   streamManagement?: { requestAckIntervalMs?: number; timeoutMs?: number };
   /** resolveDelegation unless a test or the benchmark puts a baseline in its place. */
@@ -154,6 +160,7 @@ export function loginProblem(error: unknown, facts: FailureFacts): SessionProble
     const quote = known.serverText ?? (known.condition ? `<${known.condition}/>` : null);
     return failure(kind, { ...facts, quote, detail: `the server answered <${known.condition ?? 'failure'}/>.` });
   }
+  if (known instanceof ScramError && known.code === 'AUTH_NEEDS_PASSWORD') return failure('password-needed', { ...facts, detail: known.message });
   // Every other SCRAM failure is about this server and these credentials: retrying would not change it.
   if (known instanceof ScramError) return failure('login-impossible', { ...facts, detail: known.message }, known.code);
   const { name, condition, text } = (known ?? {}) as { name?: string; condition?: string; text?: string };
@@ -222,6 +229,7 @@ export class XmppSession {
       resourceTag: options.resource ?? 'posh',
       channelBinding: (listed) => (options.bindChannel === false ? null : channelBindingOf(entity.socket as TLSSocket | null, listed)),
       userAgentId: options.userAgentId ?? randomUUID(),
+      fastTokens: options.fastTokens === null ? undefined : (options.fastTokens ?? memoryTokenStore()),
       timeStep: async (label, work) => {
         const recorder = this.#recorder;
         if (!recorder) return work();
@@ -320,6 +328,11 @@ export class XmppSession {
   /** The channel binding that protected the current login (RFC 5802 -PLUS), or null. */
   get channelBinding(): string | null {
     return this.#auth?.channelBinding ?? null;
+  }
+
+  /** What the current login proved: the password or a FAST token (XEP-0484). */
+  get loginMethod(): 'password' | 'token' | null {
+    return this.#auth?.method ?? null;
   }
 
   /** How the current login authenticated: SASL2 (XEP-0388) or the RFC 6120 profile. */
@@ -584,7 +597,7 @@ export class XmppSession {
       listen(entity, 'error', (error: unknown) => {
         const problem = loginProblem(error, this.#facts());
         // Every permanent SASL outcome is an authentication failure; the kind says which (state-words).
-        const auth = problem.kind === 'wrong-password' || problem.kind === 'account-disabled' || problem.kind === 'login-impossible';
+        const auth = (['wrong-password', 'password-needed', 'account-disabled', 'login-impossible'] as const).some((kind) => kind === problem.kind);
         finish(problem.permanent ? { kind: 'stop', state: auth ? 'auth-failed' : 'error', problem } : { kind: 'retry', problem });
       });
       listen(entity, 'disconnect', () => finish({ kind: 'retry', problem: this.#lostProblem() }));

@@ -93,6 +93,15 @@ export class VerifiedClient extends Client {
     this._status('connect');
   }
 
+  /**
+   * RFC 6120 4.7.1: inside TLS the client names itself in `from`, from the first header on (every
+   * stream here is inside verified TLS); XEP-0484 servers offer FAST only to a stream that does.
+   */
+  override header(headerElement: Element, ...rest: unknown[]): string {
+    headerElement.attrs['from'] = this.#account;
+    return super.header(headerElement, ...rest);
+  }
+
   override _attachParser(parser: unknown): void {
     super._attachParser(parser);
     (parser as XmppStreamParser).on('violation', (violation: StreamViolation) => {

@@ -78,6 +78,62 @@ describe('passwords', () => {
   });
 });
 
+describe('FAST tokens (XEP-0484) are kept like the password', () => {
+  /** The label of the last login step of the account's current attempt. */
+  const loginLabel = async (core: ReturnType<typeof createAppCore>, accountId: string): Promise<string | undefined> => {
+    const snapshot = (await core.call('session.snapshot', [{ accountId }])) as SessionSnapshot;
+    return snapshot.steps.flatMap((event) => (event.phase === 'end' && event.step.name === 'auth' ? [event.step.label] : [])).at(-1);
+  };
+  const connect = async (recorded: ReturnType<typeof recordedCore>, accountId: string): Promise<void> => {
+    const online = recorded.waitFor('connection.state', (payload) => payload.accountId === accountId && payload.state === 'online');
+    await recorded.core.call('session.connect', [{ accountId }]);
+    await online;
+  };
+
+  it('remembered: encrypted beside the password, proven at the next start instead of the password, dropped at sign-out', async () => {
+    const storage = memoryStorage();
+    const jid = await testbed.addUser(`fast-app-${Date.now()}`, 'example.com', 'pw-fast-app');
+    const first = recordedCore({ storage });
+    const account = await addTestbedAccount(first.core, testbed, jid, { rememberPassword: true, password: 'pw-fast-app' });
+    await connect(first, account.id);
+    expect(await loginLabel(first.core, account.id)).toMatch(/^SASL2 SCRAM-/);
+    expect(JSON.parse(storage.secrets.get(`${account.id}.fast`) ?? 'null')).toMatchObject({ mechanism: 'HT-SHA-256-EXPR' });
+    await first.core.dispose();
+
+    // The next start of the app: the kept token logs in, and the server sees the token mechanism.
+    const logFrom = (await testbed.prosodyLog()).length;
+    const second = recordedCore({ storage });
+    await connect(second, account.id);
+    expect(await loginLabel(second.core, account.id)).toMatch(/^FAST HT-SHA-256-EXPR/);
+    expect((await testbed.prosodyLog()).slice(logFrom)).toMatch(/<authenticate [^\n]*mechanism='HT-SHA-256-EXPR'/);
+
+    await second.core.call('session.disconnect', [{ accountId: account.id }]);
+    expect(storage.secrets.get(`${account.id}.fast`)).toBeNull();
+    await connect(second, account.id);
+    expect(await loginLabel(second.core, account.id)).toMatch(/^SASL2 SCRAM-/);
+    // Forgetting the password forgets the token with it.
+    await second.core.call('accounts.update', [{ accountId: account.id, rememberPassword: false }]);
+    expect(storage.secrets.get(`${account.id}.fast`)).toBeNull();
+    await second.core.dispose();
+  });
+
+  it('not remembered (or no keyring, as in the browser shell): in memory only, still proven at a reconnection', async () => {
+    const storage = memoryStorage();
+    const jid = await testbed.addUser(`fast-mem-${Date.now()}`, 'example.com', 'pw-fast-mem');
+    const recorded = recordedCore({ storage });
+    const account = await addTestbedAccount(recorded.core, testbed, jid, { rememberPassword: false, password: 'pw-fast-mem' });
+    await connect(recorded, account.id);
+    expect(storage.secrets.get(`${account.id}.fast`)).toBeNull();
+    // A new connection of the same run (new settings make a new session) proves the token kept in memory.
+    const again = recorded.waitFor('connection.state', (payload) => payload.accountId === account.id && payload.state === 'online');
+    await recorded.core.call('accounts.update', [{ accountId: account.id, settings: { ...account.settings, directTls: true } }]);
+    await again;
+    expect(await loginLabel(recorded.core, account.id)).toMatch(/^FAST HT-SHA-256-EXPR/);
+    expect(storage.secrets.get(`${account.id}.fast`)).toBeNull();
+    await recorded.core.dispose();
+  });
+});
+
 describe('a login through the core', () => {
   it('emits attempt, live steps in order, the report, then online; the snapshot rebuilds the same', async () => {
     const { core, events, waitFor } = recordedCore();

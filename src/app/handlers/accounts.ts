@@ -29,8 +29,10 @@ export function accountHandlers(ctx: CoreContext): CallHandlers<'accounts.list' 
       };
       storage.accounts.put(account.record);
       if (settingsChanged) ctx.warm([account]);
-      if (rememberPassword === false) storage.secrets.delete(accountId);
-      else account.rememberSecret();
+      if (rememberPassword === false) {
+        storage.secrets.delete(accountId);
+        account.forgetToken();
+      } else account.rememberSecret();
       // New settings take effect with a new session: a connected account reconnects with them.
       if (settingsChanged && account.session) {
         const wasActive = account.session.state !== 'offline';
@@ -45,6 +47,7 @@ export function accountHandlers(ctx: CoreContext): CallHandlers<'accounts.list' 
       const account = accounts.get(accountId);
       await account.dropSession();
       account.chat.close();
+      account.forgetToken();
       accounts.delete(accountId);
       storage.accounts.remove(accountId);
       storage.secrets.delete(accountId);

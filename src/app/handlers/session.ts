@@ -8,8 +8,11 @@ export function sessionHandlers(ctx: CoreContext): CallHandlers<'session.connect
   const { accounts } = ctx;
   return {
     'session.connect': ({ accountId, password }) => accounts.get(accountId).connect(password),
+    // Signing out: the session ends and its FAST token is dropped (the next sign-in proves the password).
     'session.disconnect': async ({ accountId }) => {
-      await accounts.get(accountId).session?.stop();
+      const account = accounts.get(accountId);
+      await account.session?.stop();
+      account.forgetToken();
     },
     'session.snapshot': ({ accountId }): SessionSnapshot => {
       const account = accounts.get(accountId);
