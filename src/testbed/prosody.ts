@@ -55,8 +55,8 @@ const MODULES = [
   // posix writes the pidfile and turns SIGHUP into a configuration (and certificate) reload.
   'posix',
   // prosody-modules (Prosody 13): XEP-0388 SASL2, XEP-0386 Bind 2, XEP-0198 resumption inside SASL2,
-  // XEP-0484 FAST tokens.
-  'sasl2', 'sasl2_bind2', 'sasl2_sm', 'sasl2_fast',
+  // XEP-0484 FAST tokens, XEP-0474 SCRAM downgrade protection.
+  'sasl2', 'sasl2_bind2', 'sasl2_sm', 'sasl2_fast', 'sasl_ssdp',
 ];
 
 /** What a legacy-only host leaves out. */

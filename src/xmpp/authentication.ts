@@ -12,10 +12,11 @@ import type { StreamFeatures } from '@xmpp/stream-features';
 import { xml, type Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
 import { setupFast, type FastTokenStore } from './fast.ts';
-import { authenticationError, SaslRefusal, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
+import { authenticationError, NS_SASL2, SaslRefusal, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
 
 /** XEP-0440: the channel-binding types a server lists in its stream features. */
 const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
+const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 
 // @xmpp/sasl moves messages through btoa, which carries bytes as Latin-1 characters.
 const toByteString = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
@@ -71,6 +72,8 @@ export interface Authentication {
   readonly channelBinding: string | null;
   /** What the current login proved: the password (SCRAM or PLAIN) or a FAST token. */
   readonly method: 'password' | 'token' | null;
+  /** The server's XEP-0474 hash of its offer matched what this client received. */
+  readonly downgradeChecked: boolean;
 }
 
 export function setupAuthentication(options: AuthenticationOptions): Authentication {
@@ -79,11 +82,25 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   // XEP-0440: the types this server's stream lists, read from its features before SASL is chosen
   // (registered first, so it runs first), and forgotten at every new stream header.
   let listedBindings: string[] | null = null;
+  // XEP-0474: the mechanisms exactly as this stream offered them (the SASL layers see only ours).
+  const offeredMechanisms: Record<'sasl2' | 'sasl', string[]> = { sasl2: [], sasl: [] };
   entity.on('status', (status: string) => {
-    if (status === 'open') listedBindings = null;
+    if (status !== 'open') return;
+    listedBindings = null;
+    offeredMechanisms.sasl2 = [];
+    offeredMechanisms.sasl = [];
   });
   options.streamFeatures.use('sasl-channel-binding', NS_SASL_CB, (_context, next, element) => {
     listedBindings = (element as Element).getChildren('channel-binding').flatMap((type) => (typeof type.attrs['type'] === 'string' ? [type.attrs['type']] : []));
+    return next();
+  });
+  const mechanismsOf = (element: Element): string[] => element.getChildren('mechanism').map((mechanism) => mechanism.text());
+  options.streamFeatures.use('authentication', NS_SASL2, (_context, next, element) => {
+    offeredMechanisms.sasl2 = mechanismsOf(element as Element);
+    return next();
+  });
+  options.streamFeatures.use('mechanisms', NS_SASL, (_context, next, element) => {
+    offeredMechanisms.sasl = mechanismsOf(element as Element);
     return next();
   });
   const { channelBinding } = options;
@@ -92,6 +109,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     credentials: options.credentials,
     saltedPasswordCache: options.saltedPasswordCache,
     channelBinding: channelBinding ? () => channelBinding(listedBindings) : undefined,
+    offered: () => ({ mechanisms: offeredMechanisms[profile ?? 'sasl'], channelBindings: listedBindings }),
   });
   saslFactory.use('PLAIN', PlainMechanism);
   let plainChosen = false;
@@ -200,6 +218,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     },
     get method() {
       return method;
+    },
+    get downgradeChecked() {
+      return scram.downgradeChecked();
     },
   };
 }

@@ -22,7 +22,8 @@ export type ScramErrorCode =
   | 'AUTH_NO_SCRAM'
   | 'AUTH_CHANNEL_BINDING'
   | 'AUTH_REFUSED'
-  | 'AUTH_NEEDS_PASSWORD';
+  | 'AUTH_NEEDS_PASSWORD'
+  | 'AUTH_DOWNGRADE';
 
 export class ScramError extends DnaError<ScramErrorCode> {}
 
@@ -253,6 +254,41 @@ export function parseServerFirst(serverFirst: string, clientNonce: string, limit
   return { nonce, salt, iterations };
 }
 
+/** XEP-0474: the mechanisms and channel-binding types of one stream's features, as the client received them. */
+export interface OfferedAuthentication {
+  mechanisms: readonly string[];
+  /** XEP-0440's list; null when the server sent none. */
+  channelBindings: readonly string[] | null;
+}
+
+/**
+ * XEP-0474 3: the hash a server puts in its first SCRAM message (h=) over what it offered: the
+ * mechanisms sorted and joined by U+001E, then U+001F and the channel-binding types likewise (only
+ * where it lists them), with the mechanism's own hash, in base64.
+ */
+export function downgradeProtectionHash(hash: ScramHash, offered: OfferedAuthentication): string {
+  const join = (names: readonly string[]) => [...names].sort().join('\u001e');
+  const text = offered.channelBindings ? `${join(offered.mechanisms)}\u001f${join(offered.channelBindings)}` : join(offered.mechanisms);
+  return createHash(DIGESTS[hash].node).update(text, 'utf8').digest('base64');
+}
+
+/**
+ * XEP-0474 3: where the server-first message carries h=, it must be the hash of what this client
+ * was offered; anything else means the offer was changed on the way (a downgrade). True when
+ * checked, false when the server sent no h= (it does not implement XEP-0474).
+ */
+export function checkDowngradeProtection(serverFirst: string, hash: ScramHash, offered: OfferedAuthentication): boolean {
+  const sent = parseAttributes(serverFirst, 'first').slice(3).find(([name]) => name === 'h')?.[1];
+  if (sent === undefined) return false;
+  if (sent !== downgradeProtectionHash(hash, offered)) {
+    throw new ScramError(
+      'AUTH_DOWNGRADE',
+      "The server's own list of logins (XEP-0474) differs from the one this client received: something between the two removed or changed options, which is how a login is downgraded. Nothing was sent that could be used, and the client does not continue.",
+    );
+  }
+  return true;
+}
+
 export interface ClientFinalInput extends IterationLimits {
   hash: ScramHash;
   password: string;
@@ -400,6 +436,8 @@ export interface ScramOptions extends IterationLimits {
    * has none. Absent: the client does not do channel binding at all (tests of the bare mechanism).
    */
   channelBinding?: () => ChannelBinding | null;
+  /** What this stream's features offered (XEP-0474 downgrade protection); absent: not checked. */
+  offered?: () => OfferedAuthentication;
   /** Asked at each authentication (every connection and reconnection). */
   credentials: SaslCredentials | (() => SaslCredentials | Promise<SaslCredentials>);
   /** Keep one per session to skip PBKDF2 on reconnection. */
@@ -429,6 +467,8 @@ class ScramExchange implements SaslMechanism {
   #serverFirst = '';
   #serverSignature: Buffer | null = null;
   #failure: ScramError | null = null;
+  /** The server's h= matched what this client was offered (XEP-0474). */
+  downgradeChecked = false;
 
   constructor(name: ScramMechanismName, session: ScramSession) {
     this.name = name;
@@ -447,6 +487,8 @@ class ScramExchange implements SaslMechanism {
       case 'got-server-first': {
         const first = this.#first as ClientFirst;
         const { options } = this.#session;
+        // Before the proof leaves: a downgraded offer gets nothing from this client.
+        if (options.offered) this.downgradeChecked = checkDowngradeProtection(this.#serverFirst, HASH_OF[this.name], options.offered());
         const final = await clientFinalMessage({
           hash: HASH_OF[this.name],
           password: credentials.password,
@@ -560,6 +602,8 @@ export interface ScramLogin {
   serverProven(): boolean;
   /** Drops the last exchange (a new connection starts unproven). */
   forget(): void;
+  /** The current exchange's server sent XEP-0474's h= and it matched. */
+  downgradeChecked(): boolean;
 }
 
 export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): ScramLogin {
@@ -628,6 +672,7 @@ export function useScram(saslFactory: SaslFactoryLike, options: ScramOptions): S
     authenticate: run,
     mechanismFor,
     serverProven: () => session.current?.verified ?? false,
+    downgradeChecked: () => session.current?.downgradeChecked ?? false,
     forget: () => {
       session.current = null;
     },

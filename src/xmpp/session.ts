@@ -24,6 +24,7 @@ import type { ConnectCandidate, Domain, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
 import { setupAuthentication, type Authentication } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { channelBindingOf } from './channel-binding.ts';
 import { Emitter } from './emitter.ts';
 import { failure, type FailureFacts, type FailureKind, type SessionProblem } from './failure.ts';
 import { memoryTokenStore, type FastTokenStore } from './fast.ts';
@@ -32,7 +33,7 @@ import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
 import { NS_CARBONS } from './namespaces.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
-import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError, type ChannelBinding } from './scram.ts';
+import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError } from './scram.ts';
 import { StreamViolation, type StreamLimits } from './stream-parser.ts';
 import { VerifiedClient } from './verified-client.ts';
 
@@ -125,17 +126,6 @@ const SASL_CONDITION_KIND: Readonly<Record<string, FailureKind>> = {
   'account-disabled': 'account-disabled',
   'temporary-auth-failure': 'auth-temporary',
 };
-
-/**
- * RFC 9266: tls-exporter, 32 bytes of the TLS 1.3 exporter with the label EXPORTER-Channel-Binding
- * and no context, where the server lists it (or lists nothing, XEP-0440 being optional). TLS 1.2
- * has no exporter binding this client trusts, and tls-server-end-point is not done yet: null.
- */
-export function channelBindingOf(socket: TLSSocket | null, listed: readonly string[] | null): ChannelBinding | null {
-  if (!socket || socket.getProtocol() !== 'TLSv1.3') return null;
-  if (listed !== null && !listed.includes('tls-exporter')) return null;
-  return { type: 'tls-exporter', data: socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)) };
-}
 
 /** XEP-0198 4: h counts stanzas the server received; it cannot exceed what this client sent. */
 function plausibleAck(h: unknown, sm: StreamManagement): boolean {
@@ -328,6 +318,11 @@ export class XmppSession {
   /** The channel binding that protected the current login (RFC 5802 -PLUS), or null. */
   get channelBinding(): string | null {
     return this.#auth?.channelBinding ?? null;
+  }
+
+  /** The current login's SCRAM exchange carried the server's XEP-0474 hash of its offer, and it matched. */
+  get downgradeChecked(): boolean {
+    return this.#auth?.downgradeChecked ?? false;
   }
 
   /** What the current login proved: the password or a FAST token (XEP-0484). */

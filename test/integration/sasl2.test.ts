@@ -44,6 +44,44 @@ function record(session: XmppSession): { sent: string[]; received: string[] } {
   return seen;
 }
 
+/**
+ * Runs `work` with a man in the middle between the client and Prosody's direct TLS port: it holds
+ * the very certificate Prosody presents (so POSH proves it), and may rewrite what the server says.
+ */
+interface Rewrites {
+  fromServer: (text: string) => string;
+  fromClient: (text: string) => string;
+}
+
+async function withMiddleman(rewrite: Rewrites | null, work: (manual: { host: string; port: number; directTls: boolean }) => Promise<void>): Promise<void> {
+  const presented = testbed.certificates.presented;
+  const upstream = { host: testbed.addresses.xmpp, port: 5223 };
+  const sockets = new Set<Socket>();
+  const proxy = createTlsServer({ cert: presented.certPem, key: presented.keyPem, ALPNProtocols: ['xmpp-client'] }, (client) => {
+    const server = tlsConnect({ ...upstream, servername: 'example.com', ALPNProtocols: ['xmpp-client'], rejectUnauthorized: false });
+    sockets.add(client).add(server);
+    if (rewrite) {
+      server.on('data', (chunk: Buffer) => client.write(rewrite.fromServer(chunk.toString('utf8'))));
+      client.on('data', (chunk: Buffer) => server.write(rewrite.fromClient(chunk.toString('utf8'))));
+    } else {
+      client.pipe(server).pipe(client);
+    }
+    const close = () => {
+      client.destroy();
+      server.destroy();
+    };
+    client.on('error', close).on('close', close);
+    server.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.50.77', resolve));
+  try {
+    await work({ host: '127.0.50.77', port: (proxy.address() as AddressInfo).port, directTls: true });
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
+}
+
 function steps(session: XmppSession): TimedStep[] {
   return session.steps.flatMap((event) => (event.phase === 'end' ? [event.step] : []));
 }
@@ -110,6 +148,8 @@ describe('the login profile follows the stream features', () => {
     expect(session.channelBinding).toBe('tls-exporter');
     expect(seen.sent.some((xml) => /mechanism="SCRAM-SHA-(1|256)-PLUS"/.test(xml))).toBe(true);
     expect(steps(session).find((step) => step.name === 'auth')?.label).toMatch(/-PLUS \(channel binding tls-exporter\)$/);
+    // XEP-0474 (mod_sasl_ssdp): the server's hash of its offer came in its first SCRAM message, and matched.
+    expect(session.downgradeChecked).toBe(true);
   });
 
   it('XEP-0388 7.3.2 and RFC 5802 5.1: a server whose SASL2 success carries a wrong signature is refused, and nothing is sent after it', async () => {
@@ -148,24 +188,8 @@ describe('the login profile follows the stream features', () => {
   it('RFC 9266: a man in the middle holding the very certificate the client accepts cannot log in as the user', async () => {
     // It terminates TLS with the certificate Prosody presents (so POSH proves it) and opens its own
     // TLS to Prosody: the two channels' exporters differ, and the server sees a binding that is not its own.
-    const presented = testbed.certificates.presented;
-    const upstream = { host: testbed.addresses.xmpp, port: 5223 };
-    const sockets = new Set<Socket>();
-    const proxy = createTlsServer({ cert: presented.certPem, key: presented.keyPem, ALPNProtocols: ['xmpp-client'] }, (client) => {
-      const server = tlsConnect({ ...upstream, servername: 'example.com', ALPNProtocols: ['xmpp-client'], rejectUnauthorized: false });
-      sockets.add(client).add(server);
-      client.pipe(server).pipe(client);
-      const close = () => {
-        client.destroy();
-        server.destroy();
-      };
-      client.on('error', close).on('close', close);
-      server.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.50.77', resolve));
-    const port = (proxy.address() as AddressInfo).port;
-    try {
-      const session = testbedSession(testbed, 'alice@example.com', { manual: { host: '127.0.50.77', port, directTls: true } });
+    await withMiddleman(null, async (manual) => {
+      const session = testbedSession(testbed, 'alice@example.com', { manual });
       started.push(session);
       const state = await session.start();
       expect(session.lastReport?.verdict.code, 'the certificate itself is accepted').toBe('OK_POSH');
@@ -173,10 +197,31 @@ describe('the login profile follows the stream features', () => {
       expect(session.channelBinding).toBe('tls-exporter');
       expect(state).toBe('auth-failed');
       expect(session.isOnline).toBe(false);
-    } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
-    }
+    });
+  });
+
+  it('XEP-0474 3: a man in the middle who strips -PLUS and the binding types from the offer is caught by the server\'s hash before the proof is sent', async () => {
+    // It also turns the client's GS2 "y" (RFC 5802 6: "I could have bound") into "n", so that the
+    // server's own check of that flag does not catch it first: only the hash can.
+    const rewrites: Rewrites = {
+      fromServer: (text) => text.replace(/<mechanism>[A-Z0-9-]+-PLUS<\/mechanism>/g, '').replace(/<sasl-channel-binding\b.*?<\/sasl-channel-binding>/g, ''),
+      fromClient: (text) =>
+        text.replace(/<initial-response>([^<]+)<\/initial-response>/, (_, encoded: string) => {
+          const first = Buffer.from(encoded, 'base64').toString('utf8').replace(/^y,,/, 'n,,');
+          return `<initial-response>${Buffer.from(first).toString('base64')}</initial-response>`;
+        }),
+    };
+    await withMiddleman(rewrites, async (manual) => {
+      const session = testbedSession(testbed, 'alice@example.com', { manual });
+      started.push(session);
+      const seen = record(session);
+      expect(await session.start()).toBe('auth-failed');
+      expect(session.problem).toMatchObject({ code: 'AUTH_DOWNGRADE', permanent: true });
+      expect(session.problem?.message).toMatch(/removed or changed options/);
+      // The offer did reach the client stripped (no -PLUS to choose), and no client-final (the proof) left it.
+      expect(seen.sent.some((xml) => /^<authenticate [^>]*mechanism="SCRAM-SHA-1"/.test(xml))).toBe(true);
+      expect(seen.sent.some((xml) => /^<response /.test(xml))).toBe(false);
+    });
   });
 
   it('XEP-0198 inside XEP-0388: after a dropped socket the session resumes in the <authenticate/> itself, and a message sent meanwhile arrives once', async () => {

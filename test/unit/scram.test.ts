@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { saslprep } from '../../src/xmpp/saslprep.ts';
 import {
+  checkDowngradeProtection,
+  downgradeProtectionHash,
   SaltedPasswordCache,
   clientFinalMessage,
   clientFirstMessage,
@@ -146,6 +149,29 @@ describe('server-first message checks', () => {
     const parsed = parseServerFirst(`${sha1.serverFirst},x=future`, sha1.nonce);
     expect(parsed).toMatchObject({ nonce: 'fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j', iterations: 4096 });
     expect(parsed.salt.toString('base64')).toBe('QSXCR+Q6sek8bf92');
+  });
+});
+
+describe('XEP-0474 downgrade protection', () => {
+  const offer = { mechanisms: ['SCRAM-SHA-1-PLUS', 'PLAIN', 'SCRAM-SHA-1'], channelBindings: ['tls-server-end-point', 'tls-exporter'] };
+  const sha = (hash: string, text: string) => createHash(hash).update(text).digest('base64');
+  it.each([
+    { rule: '3: mechanisms sorted and joined by U+001E, U+001F, then the binding types likewise', hash: 'sha-1' as const, offered: offer, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS\u001ftls-exporter\u001etls-server-end-point', node: 'sha1' },
+    { rule: '3: without a XEP-0440 list, the mechanisms alone', hash: 'sha-1' as const, offered: { ...offer, channelBindings: null }, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS', node: 'sha1' },
+    { rule: '3: the hash is the mechanism\'s own (SHA-256 for SCRAM-SHA-256)', hash: 'sha-256' as const, offered: offer, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS\u001ftls-exporter\u001etls-server-end-point', node: 'sha256' },
+  ])('$rule', ({ hash, offered, text, node }) => {
+    expect(downgradeProtectionHash(hash, offered)).toBe(sha(node, text));
+  });
+
+  const first = (extra: string) => `r=abc123,s=${Buffer.from('salt').toString('base64')},i=4096${extra}`;
+  it.each([
+    { rule: '3: a matching h= is checked', serverFirst: first(`,h=${downgradeProtectionHash('sha-1', offer)}`), result: true },
+    { rule: '3: a server without XEP-0474 sends no h=: nothing to check', serverFirst: first(''), result: false },
+    { rule: '3: an h= over another offer (a -PLUS removed on the way) is a downgrade', serverFirst: first(`,h=${downgradeProtectionHash('sha-1', { ...offer, mechanisms: ['PLAIN', 'SCRAM-SHA-1'] })}`), result: 'AUTH_DOWNGRADE' },
+    { rule: '3: an h= over another binding list (tls-exporter removed) is a downgrade', serverFirst: first(`,h=${downgradeProtectionHash('sha-1', { ...offer, channelBindings: ['tls-server-end-point'] })}`), result: 'AUTH_DOWNGRADE' },
+  ])('$rule', ({ serverFirst, result }) => {
+    if (typeof result === 'boolean') expect(checkDowngradeProtection(serverFirst, 'sha-1', offer)).toBe(result);
+    else expect(() => checkDowngradeProtection(serverFirst, 'sha-1', offer)).toThrow(expect.objectContaining({ code: result }));
   });
 });
 
