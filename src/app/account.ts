@@ -15,7 +15,7 @@ import { domainOf } from '../xmpp/jid.ts';
 import { XmppSession, type SessionProblem } from '../xmpp/session.ts';
 import { AccountChat } from './account-chat.ts';
 import type { Emit } from './events.ts';
-import type { AccountSummary, ConnectionAttempt, ConnectionState } from './model.ts';
+import type { AccountSummary, ConnectionAttempt, ConnectionState, LoginFacts } from './model.ts';
 import type { AccountRecord, AppStorage } from './storage.ts';
 import { CallError } from './wire.ts';
 
@@ -61,6 +61,8 @@ export class Account {
   problem: SessionProblem | null = null;
   /** When the session tries again (epoch ms), while it waits to. */
   retryAt: number | null = null;
+  /** How the current attempt logged in, once it has. */
+  login: LoginFacts | null = null;
   readonly cache: PoshCache;
   readonly chat: AccountChat;
   readonly #deps: AccountDependencies;
@@ -209,6 +211,7 @@ export class Account {
     session.events.on('attempt', ({ attemptId, startedAt, domain }) => {
       this.attempt = { attemptId, accountId, domain, startedAt, report: null };
       this.steps = [];
+      this.login = null;
       emit('connection.attempt', structuredClone(this.attempt));
     });
     session.events.on('step', ({ attemptId, event }) => {
@@ -219,6 +222,13 @@ export class Account {
     session.events.on('report', ({ attemptId, report }) => {
       if (this.attempt?.attemptId === attemptId) this.attempt.report = report;
       emit('connection.report', { accountId, attemptId, report });
+    });
+    session.events.on('online', () => {
+      const { login } = session;
+      const attemptId = this.attempt?.attemptId;
+      if (!login || !attemptId) return;
+      this.login = login;
+      emit('connection.login', { accountId, attemptId, login });
     });
     session.events.on('state', ({ state, problem, retryInMs, retryAt }) => {
       if (this.session !== session && this.session !== null) return;

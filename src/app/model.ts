@@ -4,8 +4,10 @@
 import type { DelegationReport } from '../verify/report.ts';
 import type { StepEvent } from '../verify/types.ts';
 import type { SessionProblem } from '../xmpp/failure.ts';
+import type { LoginFacts } from '../xmpp/login-facts.ts';
 
 export type { SessionProblem, FailureKind } from '../xmpp/failure.ts';
+export type { LoginFacts } from '../xmpp/login-facts.ts';
 
 // ---------------------------------------------------------------- shared value types
 
@@ -121,6 +123,8 @@ export interface SessionSnapshot {
   problem: SessionProblem | null;
   /** When the next attempt starts (epoch ms), while one is scheduled. */
   retryAt: number | null;
+  /** How the current attempt logged in, once it has. */
+  login: LoginFacts | null;
 }
 
 export type DemoVariant =
@@ -183,6 +187,7 @@ export interface EventPayloads {
   'connection.attempt': ConnectionAttempt;
   'connection.step': { accountId: string; attemptId: string; event: StepEvent };
   'connection.report': { accountId: string; attemptId: string; report: DelegationReport };
+  'connection.login': { accountId: string; attemptId: string; login: LoginFacts };
   'connection.state': { accountId: string; state: ConnectionState; problem: SessionProblem | null; retryInMs: number | null; retryAt: number | null };
   /** The whole roster: after each login's roster fetch. */
   roster: { accountId: string; contacts: RosterContact[] };

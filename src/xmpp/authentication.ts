@@ -74,6 +74,8 @@ export interface Authentication {
   readonly method: 'password' | 'token' | null;
   /** The server's XEP-0474 hash of its offer matched what this client received. */
   readonly downgradeChecked: boolean;
+  /** The mechanism of the current login, or null before one. */
+  readonly mechanism: string | null;
 }
 
 export function setupAuthentication(options: AuthenticationOptions): Authentication {
@@ -116,6 +118,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   let profile: Authentication['profile'] = null;
   let channelBound: string | null = null;
   let method: Authentication['method'] = null;
+  let mechanism: string | null = null;
 
   /** A step's label: the mechanism, then what a person may want to know about it. */
   const label = (prefix: string, mechanism: string, notes: ReadonlyArray<string | null>): string => {
@@ -129,6 +132,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     plainChosen = false;
     channelBound = null;
     method = 'password';
+    mechanism = null;
     if (!options.credentials().password) {
       throw new ScramError('AUTH_NEEDS_PASSWORD', `The server needs the password${why ? `: ${why}` : ''}.`);
     }
@@ -136,12 +140,14 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     const chosen = scram.mechanismFor(mechanisms);
     if (chosen) {
       channelBound = chosen.binding?.type ?? null;
+      mechanism = chosen.mechanism;
       const bound = channelBound ? `channel binding ${channelBound}` : null;
       await options.timeStep(label(prefix, chosen.mechanism, [bound, why]), () => scram.authenticate(authenticate, mechanisms));
       return;
     }
     if (options.allowPlain && mechanisms.includes('PLAIN') && entity.isSecure()) {
       plainChosen = true;
+      mechanism = 'PLAIN';
       await options.timeStep(label(prefix, 'PLAIN', ['no SCRAM offered; inside verified TLS', why]), async () => {
         try {
           await authenticate(options.credentials(), 'PLAIN');
@@ -170,6 +176,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
       profile = 'sasl2';
       plainChosen = false;
       method = 'token';
+      mechanism = token.mechanism;
       channelBound = token.mechanism === 'HT-SHA-256-EXPR' ? 'tls-exporter' : null;
       const bound = channelBound ? `channel binding ${channelBound}` : null;
       try {
@@ -202,6 +209,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     profile = null;
     channelBound = null;
     method = null;
+    mechanism = null;
     scram.forget();
     fast?.forget();
   });
@@ -221,6 +229,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     },
     get downgradeChecked() {
       return scram.downgradeChecked();
+    },
+    get mechanism() {
+      return mechanism;
     },
   };
 }

@@ -31,6 +31,7 @@ import { memoryTokenStore, type FastTokenStore } from './fast.ts';
 import { IqCallee } from './iq-callee.ts';
 import { IqCaller } from './iq-caller.ts';
 import { domainOf, localOf } from './jid.ts';
+import type { LoginFacts } from './login-facts.ts';
 import { NS_CARBONS } from './namespaces.ts';
 import { runOnlineHooks, type OnlineHook, type StagedHook } from './online-hooks.ts';
 import { authenticationError, SaltedPasswordCache, SaslRefusal, ScramError } from './scram.ts';
@@ -40,6 +41,8 @@ import { VerifiedClient } from './verified-client.ts';
 export type SessionState = 'offline' | 'connecting' | 'online' | 'reconnecting' | 'refused' | 'auth-failed' | 'error';
 
 export type { SessionProblem } from './failure.ts';
+export type { LoginFacts } from './login-facts.ts';
+
 
 export interface ManualServer {
   host: string;
@@ -192,6 +195,8 @@ export class XmppSession {
   #auth: Authentication | null = null;
   /** The current login asked for carbons inside Bind 2. */
   #carbonsInline = false;
+  /** The current connection resumed its stream (XEP-0198) instead of binding. */
+  #resumed = false;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -318,6 +323,14 @@ export class XmppSession {
   /** The channel binding that protected the current login (RFC 5802 -PLUS), or null. */
   get channelBinding(): string | null {
     return this.#auth?.channelBinding ?? null;
+  }
+
+  /** How the current connection logged in, while online. */
+  get login(): LoginFacts | null {
+    const auth = this.#auth;
+    if (this.#phase !== 'online' || !auth?.profile || !auth.method || !auth.mechanism) return null;
+    const { profile, method, mechanism, channelBinding, downgradeChecked } = auth;
+    return { profile, method, mechanism, channelBinding, downgradeChecked, resumed: this.#resumed };
   }
 
   /** The current login's SCRAM exchange carried the server's XEP-0474 hash of its offer, and it matched. */
@@ -473,6 +486,7 @@ export class XmppSession {
       case 'aborted':
         return this.#state;
       case 'online':
+        this.#resumed = outcome.resumed;
         this.#retry = 0;
         this.#lastError = null;
         this.#wasOnline = true;

@@ -78,9 +78,16 @@ describe('signing in on a POSH-delegated domain', () => {
     expect(first).toMatch(/^2[34] h \d+ min \d+ s left$/);
     await expect.poll(() => countdown.textContent(), { timeout: 3_000 }).not.toBe(first);
 
+    // The chain's last node: how the login went (SASL2 with SCRAM -PLUS, bound to this channel, XEP-0474 checked).
+    const login = page.getByTestId('chain-login');
+    expect(await login.getAttribute('data-method')).toBe('password');
+    expect(await login.getAttribute('data-mechanism')).toMatch(/^SCRAM-SHA-(1|256)-PLUS$/);
+    expect(await login.getAttribute('data-binding')).toBe('tls-exporter');
+    expect(await login.textContent()).toMatch(/Logged in with the password \(SCRAM-SHA-(1|256)-PLUS\).*SASL2 \(XEP-0388\).*tls-exporter, RFC 9266.*XEP-0474/s);
+
+    // The whole account view, timeline and chain, in one tall picture, and the chain alone.
+    await page.setViewportSize({ width: 1280, height: 1700 });
     await screenshot(page, 'login-chain', 'chain');
-    // The whole account view, timeline and chain, in one tall picture.
-    await page.setViewportSize({ width: 1280, height: 1420 });
     await screenshot(page, 'login-page');
     await page.setViewportSize({ width: 1280, height: 900 });
     expectNoPageErrors(errors);
@@ -128,6 +135,11 @@ describe('signing in on a POSH-delegated domain', () => {
     await waitForNewAttempt(page, previous, 'online');
     expect(await page.getByTestId('chain-connection').textContent()).toMatch(/hosting\.example\.net .*port 5223\s+direct TLS, SNI example\.com/s);
     expect(await page.getByTestId('chain-verdict').getAttribute('data-code')).toBe('OK_POSH');
+    // The new session of this run proved the FAST token the first login was given (XEP-0484), not the password.
+    const login = page.getByTestId('chain-login');
+    expect(await login.getAttribute('data-method')).toBe('token');
+    expect(await login.textContent()).toMatch(/Logged in with a FAST token \(HT-SHA-256-EXPR, XEP-0484\)/);
+    await screenshot(page, 'login-fast-chain', 'chain-login');
     const [account] = (await shell.core.call('accounts.list', [])) as Array<{ settings: { host: string | null; port: number | null; directTls: boolean } }>;
     expect(account!.settings).toMatchObject({ host: 'hosting.example.net', port: 5223, directTls: true });
     expectNoPageErrors(errors);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
 import { formatCountdown, formatMs, groupFingerprint, localizeTimes, secondsUntil } from '../../renderer/src/lib/format.ts';
+import { loginWords } from '../../renderer/src/lib/login-words.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
 import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
 import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
@@ -206,6 +207,7 @@ describe('live words for the connection', () => {
     ['a failure that will be retried says "yet" and offers to try now', ['error', null, true], { title: 'Could not connect yet', action: 'Try now' }],
     ['only a session that was online is "lost"', ['reconnecting', null, true], { title: 'Connection lost', action: 'Reconnect now' }],
     ['a server that cannot do our login does not blame the password', ['auth-failed', { code: 'AUTH_NO_SCRAM', kind: 'login-impossible', permanent: true, message: 'm', admin: null, quote: null }, false], { title: 'The login cannot work with this server', action: 'Retry' }],
+    ['XEP-0484 4.4: a refused token with no password asks for it, without blaming it', ['auth-failed', { code: 'NEEDS_PASSWORD', kind: 'password-needed', permanent: true, message: 'm', admin: null, quote: null }, false], { title: 'The password is needed', action: 'Connect' }],
     ['a disabled account is not a wrong password', ['auth-failed', { code: 'ACCOUNT_DISABLED', kind: 'account-disabled', permanent: true, message: 'm', admin: null, quote: null }, false], { title: 'The account is disabled', action: 'Connect' }],
   ])('%s', (_rule, args, words) => {
     expect(stateWords(...args)).toEqual(words);
@@ -299,5 +301,22 @@ describe('the account form\'s advanced fields', () => {
       ok: false,
       message: 'The port must be a whole number between 1 and 65535.',
     });
+  });
+});
+
+describe('loginWords: the chain\'s login node', () => {
+  const base = { profile: 'sasl2' as const, mechanism: 'SCRAM-SHA-1-PLUS', method: 'password' as const, channelBinding: 'tls-exporter', downgradeChecked: true, resumed: false };
+  it.each([
+    { rule: 'RFC 9266: a password login bound to the channel says so, and XEP-0474 when checked', login: base, headline: 'Logged in with the password (SCRAM-SHA-1-PLUS)', has: [/tls-exporter, RFC 9266/, /XEP-0474/, /SASL2 \(XEP-0388\) in two round trips/], hasNot: [/resumed/], bound: true },
+    { rule: 'XEP-0484: a token login names the token and its mechanism', login: { ...base, method: 'token' as const, mechanism: 'HT-SHA-256-EXPR', downgradeChecked: false }, headline: 'Logged in with a FAST token (HT-SHA-256-EXPR, XEP-0484)', has: [/tls-exporter/, /in one round trip/], hasNot: [/XEP-0474/], bound: true },
+    { rule: 'RFC 5929: tls-server-end-point is the presented certificate', login: { ...base, channelBinding: 'tls-server-end-point' }, headline: 'Logged in with the password (SCRAM-SHA-1-PLUS)', has: [/certificate this server presented/], hasNot: [], bound: true },
+    { rule: 'RFC 6120: the legacy profile, unbound, resumed', login: { ...base, profile: 'sasl' as const, mechanism: 'SCRAM-SHA-1', channelBinding: null, resumed: true }, headline: 'Logged in with the password (SCRAM-SHA-1)', has: [/RFC 6120/, /Not bound/, /resumed \(XEP-0198\)/], hasNot: [/XEP-0388/], bound: false },
+  ])('$rule', ({ login, headline, has, hasNot, bound }) => {
+    const words = loginWords(login);
+    expect(words.headline).toBe(headline);
+    expect(words.bound).toBe(bound);
+    const text = words.lines.join('\n');
+    for (const pattern of has) expect(text).toMatch(pattern);
+    for (const pattern of hasNot) expect(text).not.toMatch(pattern);
   });
 });

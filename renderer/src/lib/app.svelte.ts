@@ -165,6 +165,7 @@ export class AppState {
     on('connection.attempt', (attempt) => this.session(attempt.accountId).beginAttempt(attempt));
     on('connection.step', ({ accountId, attemptId, event }) => this.session(accountId).applyStep(attemptId, event));
     on('connection.report', ({ accountId, attemptId, report }) => this.session(accountId).applyReport(attemptId, report));
+    on('connection.login', ({ accountId, attemptId, login }) => this.session(accountId).applyLogin(attemptId, login));
     on('connection.state', ({ accountId, state, problem, retryAt }) => {
       const session = this.session(accountId);
       session.state = state;

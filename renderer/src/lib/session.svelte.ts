@@ -1,7 +1,7 @@
 // What the renderer knows about one account's session: the connection attempt with its live steps
 // and report, the roster, presence, subscription requests and conversations.
 import type {
-  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, OwnPresence, RosterContact, SessionProblem, SessionSnapshot, StepEvent,
+  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, LoginFacts, OwnPresence, RosterContact, SessionProblem, SessionSnapshot, StepEvent,
 } from '../../../src/app/contract.ts';
 import { STRANGER_LIMITS } from '../../../src/app/contract.ts';
 import { Conversation } from './conversation.svelte.ts';
@@ -16,6 +16,8 @@ export class SessionState {
   attempt = $state.raw<ConnectionAttempt | null>(null);
   steps = $state.raw<LiveStep[]>([]);
   report = $state.raw<DelegationReport | null>(null);
+  /** How the current attempt logged in, once it has. */
+  login = $state.raw<LoginFacts | null>(null);
   roster = $state.raw<RosterContact[]>([]);
   ownPresence = $state.raw<OwnPresence>({ show: 'online', status: '' });
   subscriptionRequests = $state.raw<string[]>([]);
@@ -42,6 +44,7 @@ export class SessionState {
     this.retryAt = snapshot.retryAt;
     this.attempt = snapshot.attempt;
     this.report = snapshot.attempt?.report ?? null;
+    this.login = snapshot.login;
     // The attempt's own steps run on past the report (stream, SASL, bind); the report's fill any gap.
     let steps = stepsFromEvents(snapshot.steps);
     for (const step of this.report?.steps ?? []) steps = applyStepEvent(steps, { phase: 'end', step });
@@ -54,12 +57,18 @@ export class SessionState {
   beginAttempt(attempt: ConnectionAttempt): void {
     this.attempt = attempt;
     this.report = attempt.report;
+    this.login = null;
     this.steps = [];
   }
 
   applyStep(attemptId: string, event: StepEvent): void {
     if (this.attempt && this.attempt.attemptId !== attemptId) return;
     this.steps = applyStepEvent(this.steps, event);
+  }
+
+  applyLogin(attemptId: string, login: LoginFacts): void {
+    if (this.attempt && this.attempt.attemptId !== attemptId) return;
+    this.login = login;
   }
 
   applyReport(attemptId: string, report: DelegationReport): void {

@@ -23,6 +23,7 @@ export function stateWords(state: ConnectionState, problem: SessionProblem | nul
       return { title: 'Refused: the server was not proven', action: 'Try again' };
     case 'auth-failed':
       if (problem?.kind === 'account-disabled') return { title: 'The account is disabled', action: 'Connect' };
+      if (problem?.kind === 'password-needed') return { title: 'The password is needed', action: 'Connect' };
       if (problem?.kind === 'login-impossible') return { title: 'The login cannot work with this server', action: 'Retry' };
       return { title: 'The server refused the password', action: 'Connect' };
     case 'error':

@@ -21,6 +21,7 @@ export function accountHandlers(ctx: CoreContext): CallHandlers<'accounts.list' 
     },
     'accounts.update': async ({ accountId, settings, rememberPassword }) => {
       const account = accounts.get(accountId);
+      const forgetsPassword = rememberPassword === false && account.record.rememberPassword;
       const settingsChanged = settings !== undefined && JSON.stringify(settings) !== JSON.stringify(account.record.settings);
       account.record = {
         ...account.record,
@@ -29,10 +30,10 @@ export function accountHandlers(ctx: CoreContext): CallHandlers<'accounts.list' 
       };
       storage.accounts.put(account.record);
       if (settingsChanged) ctx.warm([account]);
-      if (rememberPassword === false) {
-        storage.secrets.delete(accountId);
-        account.forgetToken();
-      } else account.rememberSecret();
+      if (rememberPassword === false) storage.secrets.delete(accountId);
+      else account.rememberSecret();
+      // Turning "remember" off forgets the password, and the token that stands for it (XEP-0484).
+      if (forgetsPassword) account.forgetToken();
       // New settings take effect with a new session: a connected account reconnects with them.
       if (settingsChanged && account.session) {
         const wasActive = account.session.state !== 'offline';

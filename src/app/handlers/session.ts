@@ -25,6 +25,7 @@ export function sessionHandlers(ctx: CoreContext): CallHandlers<'session.connect
         subscriptionRequests: account.chat.subscriptionRequests,
         problem: account.problem,
         retryAt: account.retryAt,
+        login: account.login,
       };
     },
     'posh.refresh': ({ accountId }): Promise<PoshResult> => {
