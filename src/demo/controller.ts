@@ -111,7 +111,7 @@ class LocalDemo implements DemoController {
     let missing: string[] = [];
     try {
       await progress.run(0, async () => {
-        missing = await missingPrograms(this.#options.programPath);
+        missing = await missingPrograms(this.#options.programPath, false);
         if (missing.length > 0) throw new Error('missing programs');
       });
       const testbed = await progress.run(1, () =>
@@ -119,6 +119,8 @@ class LocalDemo implements DemoController {
           runtimeDir: this.#options.runtimeDir ?? DEMO_RUNTIME_DIR,
           addresses,
           variant: 'direct',
+          // The demo tells example.com's story; example.org's ejabberd is the test suites'.
+          ejabberd: false,
           contacts: [[{ jid: DEMO_ALICE, name: 'Alice' }, { jid: DEMO_BOB, name: 'Bob (demo bot)' }]],
           programPath: this.#options.programPath,
         }),

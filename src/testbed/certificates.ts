@@ -6,6 +6,9 @@ import { createAuthority, createSelfSigned, days, type CertificateAuthority, typ
 export const EXAMPLE_DOMAIN = normalizeDomain('example.com');
 export const HOSTING_HOST = 'hosting.example.net';
 export const PROPER_DOMAIN = normalizeDomain('proper.example');
+/** The user domain ejabberd serves, delegated to EJABBERD_HOST and proven by POSH only. */
+export const EJABBERD_DOMAIN = normalizeDomain('example.org');
+export const EJABBERD_HOST = 'ejabberd.example.net';
 
 export interface TestbedCertificates {
   ca: CertificateAuthority;
@@ -21,6 +24,10 @@ export interface TestbedCertificates {
   selfSigned: IssuedCertificate;
   /** A valid certificate nobody presents: its fingerprint is the wrong one. */
   other: IssuedCertificate;
+  /** ejabberd.example.net: what ejabberd presents for example.org (never naming example.org). */
+  ejabberd: IssuedCertificate;
+  /** example.org: only its HTTPS POSH host serves it. */
+  exampleOrg: IssuedCertificate;
 }
 
 /** Which kind of hosting certificate a variant presents; rotation issues a fresh one of the same kind. */
@@ -66,5 +73,7 @@ export async function createTestbedCertificates(dir: string): Promise<TestbedCer
     xmppAddrs: [PROPER_DOMAIN],
   });
   const other = await ca.issue({ name: 'other', commonName: 'other.example.net', dnsNames: ['other.example.net'] });
-  return { ca, hosting, example, proper, expired, selfSigned: await selfSigned, other };
+  const ejabberd = await ca.issue({ name: EJABBERD_HOST, commonName: EJABBERD_HOST, dnsNames: [EJABBERD_HOST] });
+  const exampleOrg = await ca.issue({ name: EJABBERD_DOMAIN, commonName: EJABBERD_DOMAIN, dnsNames: [EJABBERD_DOMAIN] });
+  return { ca, hosting, example, proper, expired, selfSigned: await selfSigned, other, ejabberd, exampleOrg };
 }

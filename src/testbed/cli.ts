@@ -7,6 +7,7 @@ import {
   connectTestbed,
   DEFAULT_RUNTIME_DIR,
   DEFAULT_SCRAM_ITERATIONS,
+  EJABBERD_PORTS,
   isVariant,
   startTestbed,
   VARIANT_DESCRIPTIONS,
@@ -23,14 +24,14 @@ Without a command, starts the testbed and runs until Ctrl-C or SIGTERM.
 Commands (for a testbed already running):
   variant NAME         publish a POSH variant: ${VARIANTS.join(', ')}
   rotate               issue, present and publish a fresh hosting certificate
-  add-user JID PASS    add an account (example.com or proper.example)
+  add-user JID PASS    add an account (example.com or proper.example on Prosody, example.org on ejabberd)
   requests             the HTTPS requests nginx has logged
   status               the running testbed's state as JSON
 Options:
   --runtime-dir DIR    default ${DEFAULT_RUNTIME_DIR}
   --scram-iterations N default ${DEFAULT_SCRAM_ITERATIONS}
   --variant NAME       variant at start (default direct)
-  --dns IP:PORT, --web-address IP, --xmpp-address IP   other loopback addresses
+  --dns IP:PORT, --web-address IP, --xmpp-address IP, --ejabberd-address IP   other loopback addresses
   --json               print the state as one JSON line once ready (for scripts)
   --quiet              no progress lines`;
 
@@ -42,8 +43,9 @@ function describe(testbed: Testbed): string {
     `Testbed ready in ${testbed.startupMs} ms (runtime directory ${testbed.runtimeDir}).`,
     `  DNS server:  ${testbed.dnsServer}   e.g. npm run -s posh-check -- example.com --dns ${testbed.dnsServer} --ca ${testbed.caPath}`,
     `  CA:          ${testbed.caPath}`,
-    `  HTTPS:       example.com on ${testbed.addresses.web}:443, hosting.example.net and proper.example on ${testbed.addresses.xmpp}:443`,
-    `  Prosody:     ${testbed.addresses.xmpp}:${ports.starttls} (STARTTLS), :${ports.directTls} (direct TLS), :${ports.s2s} (s2s)`,
+    `  HTTPS:       example.com and example.org on ${testbed.addresses.web}:443, hosting.example.net and proper.example on ${testbed.addresses.xmpp}:443`,
+    `  Prosody:     ${testbed.addresses.xmpp}:${ports.starttls} (STARTTLS), :${ports.directTls} (direct TLS), :${ports.s2s} (s2s) for example.com and proper.example`,
+    `  ejabberd:    ${testbed.addresses.ejabberd}:${EJABBERD_PORTS.starttls} (STARTTLS), :${EJABBERD_PORTS.directTls} (direct TLS), :${EJABBERD_PORTS.api} (its API) for example.org (PID ${testbed.state().servers.ejabberd.pid})`,
     '  Users:',
     ...users,
     `  Variant:     ${testbed.variant}. Switch from another terminal: npm run testbed -- variant NAME`,
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
       dns: { type: 'string' },
       'web-address': { type: 'string' },
       'xmpp-address': { type: 'string' },
+      'ejabberd-address': { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -151,6 +154,7 @@ async function main(): Promise<void> {
       ...(values.dns ? { dns: values.dns } : {}),
       ...(values['web-address'] ? { web: values['web-address'] } : {}),
       ...(values['xmpp-address'] ? { xmpp: values['xmpp-address'] } : {}),
+      ...(values['ejabberd-address'] ? { ejabberd: values['ejabberd-address'] } : {}),
     },
     log: values.quiet || values.json ? undefined : (line) => console.error(`[testbed] ${line}`),
   });

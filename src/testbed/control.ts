@@ -13,7 +13,7 @@ import type { VariantName } from './variants.ts';
 
 type Method =
   | 'state' | 'setVariant' | 'rotateCertificate' | 'addUser' | 'webRequests' | 'prosodyLog' | 'prosodyPid'
-  | 'restartProsody' | 'stopProsody' | 'startProsody';
+  | 'restartProsody' | 'stopProsody' | 'startProsody' | 'ejabberdLog' | 'ejabberdPid' | 'stopEjabberd' | 'startEjabberd';
 
 interface Call {
   method: Method;
@@ -45,6 +45,14 @@ function dispatch(testbed: Testbed, call: Call): Promise<unknown> {
       return testbed.stopProsody();
     case 'startProsody':
       return testbed.startProsody();
+    case 'ejabberdLog':
+      return testbed.ejabberdLog();
+    case 'ejabberdPid':
+      return testbed.ejabberdPid();
+    case 'stopEjabberd':
+      return testbed.stopEjabberd();
+    case 'startEjabberd':
+      return testbed.startEjabberd();
     default:
       return Promise.reject(new TestbedError('TESTBED_BAD_CALL', `The testbed has no operation "${String(call.method)}".`));
   }
@@ -118,7 +126,6 @@ const revive = (serialized: SerializedCertificate): IssuedCertificate => ({
 
 export interface RemoteTestbed extends TestbedControl {
   readonly controlSocket: string;
-  state(): TestbedState;
 }
 
 /** A controller for the testbed another process owns. */
@@ -173,6 +180,14 @@ export async function connectTestbed(socketPath: string): Promise<RemoteTestbed>
     },
     startProsody: async () => {
       await call('startProsody');
+    },
+    ejabberdLog: async () => (await call('ejabberdLog')) as string,
+    ejabberdPid: async () => (await call('ejabberdPid')) as number | null,
+    stopEjabberd: async () => {
+      await call('stopEjabberd');
+    },
+    startEjabberd: async () => {
+      await call('startEjabberd');
     },
   };
 }

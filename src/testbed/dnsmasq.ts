@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { once } from 'node:events';
+import type { SocketAddress } from './processes.ts';
 
 export interface SrvSpec {
   /** Full owner name, e.g. `_xmpp-client._tcp.example.com`. */
@@ -24,6 +25,15 @@ export interface RunningDns {
   address: string;
   pid: number;
   stop(): Promise<void>;
+}
+
+/** What dnsmasq binds for `IP:PORT`: UDP and TCP. */
+export function dnsSockets(dns: string): SocketAddress[] {
+  const [ip = '', port = ''] = dns.split(':');
+  return [
+    { protocol: 'udp', ip, port: Number(port) },
+    { protocol: 'tcp', ip, port: Number(port) },
+  ];
 }
 
 export function dnsmasqArguments(listen: string, port: number, records: DnsRecords): string[] {

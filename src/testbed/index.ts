@@ -1,23 +1,25 @@
-// The testbed: real servers on loopback (dnsmasq, nginx, Prosody) with certificates made at start-up,
+// The testbed: real servers on loopback (dnsmasq, nginx, Prosody, ejabberd) with certificates made at start-up,
 // for the integration, UI, demo and benchmark suites (docs/ARCHITECTURE.md#the-testbed).
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createTestbedCertificates, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
+import { createTestbedCertificates, EJABBERD_DOMAIN, EJABBERD_HOST, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
 import { serveControl, type ControlServer } from './control.ts';
-import { dnsmasqArguments, type DnsRecords } from './dnsmasq.ts';
+import { dnsmasqArguments, dnsSockets, type DnsRecords } from './dnsmasq.ts';
+import { EJABBERD_PORTS, EJABBERD_STOP_GRACE_MS, ejabberdPaths, ejabberdSockets } from './ejabberd.ts';
 import { facadeOf, TestbedMachine, type Running } from './machine.ts';
 import { markerFor, PID_RECORD, readPidRecord, removePidRecord, stopRecorded, writePidRecord, type RecordedProcess } from './pid-record.ts';
-import { describeBusy, formatSocket, isRunning, spawnServer, stopServer, waitUntilBound, waitUntilFree, type SocketAddress } from './processes.ts';
+import { describeBusy, formatSocket, isRunning, spawnServer, stopServer, waitUntilBound, waitUntilFree } from './processes.ts';
 import { requirePrograms, TestbedError } from './programs.ts';
 import { PROSODY_PORTS, prosodySockets, type XmppPorts } from './prosody.ts';
 import { REAPER_MARKER, startReaper } from './reaper.ts';
-import { DEFAULT_ADDRESSES, DEFAULT_RUNTIME_DIR, DEFAULT_SCRAM_ITERATIONS, type Testbed, type TestbedAddresses, type TestbedOptions } from './types.ts';
+import { DEFAULT_ADDRESSES, DEFAULT_RUNTIME_DIR, DEFAULT_SCRAM_ITERATIONS, type ResolvedAddresses, type Testbed, type TestbedAddresses, type TestbedOptions } from './types.ts';
 import { readableDir } from './webroot.ts';
 
 export * from './types.ts';
 export { VARIANTS, VARIANT_DESCRIPTIONS, isVariant, type VariantName } from './variants.ts';
 export { missingPrograms, missingProgramError, INSTALL_HINT, TestbedError } from './programs.ts';
-export { EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
+export { EJABBERD_DOMAIN, EJABBERD_HOST, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
+export { ejabberdAuthentications, EJABBERD_PORTS, type EjabberdAuthentication } from './ejabberd.ts';
 export type { WebRequest } from './nginx.ts';
 export { authenticationAttempts, PROSODY_PORTS, type XmppPorts } from './prosody.ts';
 export { probeXmpp, loginPlain, type ProbeTarget, type ProbeResult } from './xmpp-probe.ts';
@@ -25,21 +27,29 @@ export type { IssuedCertificate } from './pki.ts';
 export { connectTestbed, type RemoteTestbed } from './control.ts';
 
 
-function parseAddresses(options: TestbedOptions): TestbedAddresses {
+/** The IPv4 address after `ip` (127.0.0.3 -> 127.0.0.4), or null when there is none. */
+function nextAddress(ip: string): string | null {
+  const octets = ip.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((octet) => !Number.isInteger(octet) || octet < 0 || octet > 255) || octets[3] === 255) return null;
+  return [...octets.slice(0, 3), octets[3]! + 1].join('.');
+}
+
+function parseAddresses(options: TestbedOptions): ResolvedAddresses {
   const addresses = { ...DEFAULT_ADDRESSES, ...options.addresses };
   const [dnsIp, dnsPort] = addresses.dns.split(':');
   if (!dnsIp || !dnsPort || !/^\d+$/.test(dnsPort)) {
     throw new TestbedError('TESTBED_BAD_OPTION', `The DNS address "${addresses.dns}" is not IP:PORT, e.g. 127.0.0.1:5353.`);
   }
-  return addresses;
+  return { ...addresses, ejabberd: ejabberdAddressOf(addresses) };
 }
 
-function dnsSockets(dns: string): SocketAddress[] {
-  const [ip = '', port = ''] = dns.split(':');
-  return [
-    { protocol: 'udp', ip, port: Number(port) },
-    { protocol: 'tcp', ip, port: Number(port) },
-  ];
+/** ejabberd's address: the one given, or the address after Prosody's. */
+function ejabberdAddressOf(addresses: TestbedAddresses): string {
+  const ejabberd = addresses.ejabberd ?? nextAddress(addresses.xmpp);
+  if (ejabberd === null) {
+    throw new TestbedError('TESTBED_BAD_OPTION', `No address follows the XMPP address "${addresses.xmpp}" for ejabberd: give addresses.ejabberd.`);
+  }
+  return ejabberd;
 }
 
 /** Prosody's ports for these addresses. */
@@ -59,11 +69,16 @@ export function dnsRecords(addresses: TestbedAddresses): DnsRecords {
       srv(`_xmpp-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.starttls),
       srv(`_xmpps-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.directTls),
       srv(`_xmpp-server._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.s2s),
+      srv(`_xmpp-client._tcp.${EJABBERD_DOMAIN}`, EJABBERD_HOST, EJABBERD_PORTS.starttls),
+      srv(`_xmpps-client._tcp.${EJABBERD_DOMAIN}`, EJABBERD_HOST, EJABBERD_PORTS.directTls),
     ],
     hosts: {
       [EXAMPLE_DOMAIN]: [addresses.web],
       [HOSTING_HOST]: [addresses.xmpp],
       [PROPER_DOMAIN]: [addresses.xmpp],
+      // example.org's POSH host shares example.com's address (nginx picks the site by SNI).
+      [EJABBERD_DOMAIN]: [addresses.web],
+      [EJABBERD_HOST]: [ejabberdAddressOf(addresses)],
     },
   };
 }
@@ -127,7 +142,8 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   if (options.archiveItemLimit !== undefined && (!Number.isInteger(options.archiveItemLimit) || options.archiveItemLimit < 1)) {
     throw new TestbedError('TESTBED_BAD_OPTION', `archiveItemLimit must be a positive integer, not ${options.archiveItemLimit}.`);
   }
-  const programs = await requirePrograms(options.programPath);
+  const withEjabberd = options.ejabberd ?? true;
+  const programs = await requirePrograms(options.programPath, withEjabberd);
   await checkPrivileges();
 
   const runtimeDir = resolve(options.runtimeDir ?? DEFAULT_RUNTIME_DIR);
@@ -136,7 +152,13 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const recordPath = join(runtimeDir, PID_RECORD);
   await clearStaleRun(recordPath, log);
 
-  const sockets = [...dnsSockets(addresses.dns), { protocol: 'tcp' as const, ip: addresses.web, port: 443 }, { protocol: 'tcp' as const, ip: addresses.xmpp, port: 443 }, ...prosodySockets(addresses.xmpp, xmppPortsOf(addresses))];
+  const sockets = [
+    ...dnsSockets(addresses.dns),
+    { protocol: 'tcp' as const, ip: addresses.web, port: 443 },
+    { protocol: 'tcp' as const, ip: addresses.xmpp, port: 443 },
+    ...prosodySockets(addresses.xmpp, xmppPortsOf(addresses)),
+    ...(withEjabberd ? ejabberdSockets(addresses.ejabberd) : []),
+  ];
   const busy = await describeBusy(sockets);
   if (busy.length > 0) {
     throw new TestbedError(
@@ -149,6 +171,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     certs: join(runtimeDir, 'certs'),
     prosody: join(runtimeDir, 'prosody'),
     prosodyTls: join(runtimeDir, 'prosody', 'tls'),
+    ejabberd: join(runtimeDir, 'ejabberd'),
     nginx: join(runtimeDir, 'nginx'),
     www: join(runtimeDir, 'www'),
     dns: join(runtimeDir, 'dns'),
@@ -157,13 +180,15 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
   const controlSocket = join(runtimeDir, 'control.sock');
 
-  const running: Running = { dns: null, nginx: null, prosody: null, reaper: null };
+  const running: Running = { dns: null, nginx: null, prosody: null, ejabberd: null, reaper: null };
   const recorded = (): RecordedProcess[] => {
     const entries: RecordedProcess[] = [];
     if (running.reaper !== null) entries.push({ name: 'reaper', pid: running.reaper, marker: REAPER_MARKER, group: true });
     for (const [server, program] of [[running.dns, programs.dnsmasq], [running.nginx, programs.nginx], [running.prosody, programs.prosody]] as const) {
       if (server) entries.push({ name: server.name, pid: server.pid, marker: markerFor(program!), group: true });
     }
+    // ejabberd runs as beam.smp, so its spool directory (on its command line) is what names it.
+    if (running.ejabberd) entries.push({ name: 'ejabberd', pid: running.ejabberd.pid, marker: ejabberdPaths(dirs.ejabberd).spool, group: true });
     return entries;
   };
   const saveRecord = () => writePidRecord(recordPath, { owner: process.pid, processes: recorded() });
@@ -182,8 +207,11 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       }
       running.reaper = null;
     }
-    await Promise.all([running.prosody, running.nginx, running.dns].filter((server) => server !== null).map((server) => stopServer(server)));
-    running.prosody = running.nginx = running.dns = null;
+    await Promise.all([
+      ...[running.prosody, running.nginx, running.dns].filter((server) => server !== null).map((server) => stopServer(server)),
+      ...(running.ejabberd ? [stopServer(running.ejabberd, EJABBERD_STOP_GRACE_MS)] : []),
+    ]);
+    running.prosody = running.nginx = running.dns = running.ejabberd = null;
     await removePidRecord(recordPath);
     const left = await waitUntilFree(sockets, 5000);
     if (left.length > 0) {
@@ -205,7 +233,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       const certificates = await createTestbedCertificates(dirs.certs);
       log(`certificates in ${dirs.certs}`);
       const machine = new TestbedMachine({ runtimeDir, dirs, addresses, certificates, scramIterations, archiveItemLimit: options.archiveItemLimit, programs, contacts: options.contacts ?? [], running, saveRecord, log }, options.variant ?? 'direct');
-      await settleAll([machine.startWeb(), machine.startXmpp()]);
+      await settleAll([machine.startWeb(), machine.startXmpp(), ...(withEjabberd ? [machine.startFreshEjabberd()] : [])]);
       return machine;
     })();
     const [, state] = await settleAll([dnsStarted, serversStarted] as const);

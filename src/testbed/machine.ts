@@ -1,9 +1,10 @@
-// The running testbed's state and the operations on it (variants, rotation, users, Prosody's
-// lifecycle), one at a time, and the Testbed object startTestbed hands out.
+// The running testbed's state and the operations on it (variants, rotation, users, Prosody's and
+// ejabberd's lifecycles), one at a time, and the Testbed object startTestbed hands out.
 import { copyFile, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  EJABBERD_DOMAIN,
   EXAMPLE_DOMAIN,
   HOSTING_HOST,
   issueHosting,
@@ -12,9 +13,21 @@ import {
   type HostingKind,
   type TestbedCertificates,
 } from './certificates.ts';
+import { dnsSockets } from './dnsmasq.ts';
+import {
+  addRosterItem,
+  EJABBERD_STOP_GRACE_MS,
+  ejabberdPaths,
+  ejabberdRuntime,
+  ejabberdSockets,
+  registerAccount,
+  startEjabberdProcess,
+  writeEjabberdConfig,
+  type EjabberdSetup,
+} from './ejabberd.ts';
 import { nginxSockets, readAccessLog, startNginxProcess, type NginxSetup } from './nginx.ts';
 import type { IssuedCertificate } from './pki.ts';
-import { formatSocket, stopServer, waitUntilFree, type ServerProcess } from './processes.ts';
+import { formatSocket, stopServer, waitUntilFree, type ServerProcess, type SocketAddress } from './processes.ts';
 import { TestbedError } from './programs.ts';
 import {
   PROSODY_PORTS,
@@ -28,8 +41,8 @@ import {
   type ProsodySetup,
   type RosterEntry,
 } from './prosody.ts';
-import { DEFAULT_USERS, type Testbed, type TestbedAddresses, type TestbedCertificateSet, type TestbedState } from './types.ts';
-import { PRESENTED_KIND, publicationFor, VARIANTS, type VariantName } from './variants.ts';
+import { DEFAULT_USERS, type ResolvedAddresses, type ServerName, type ServerStatus, type Testbed, type TestbedCertificateSet, type TestbedState } from './types.ts';
+import { fingerprintsFiles, PRESENTED_KIND, publicationFor, VARIANTS, type VariantName } from './variants.ts';
 import { publish, readableDir, type WebrootLayout } from './webroot.ts';
 import { probeXmpp } from './xmpp-probe.ts';
 
@@ -37,18 +50,19 @@ export interface Running {
   dns: ServerProcess | null;
   nginx: ServerProcess | null;
   prosody: ServerProcess | null;
+  ejabberd: ServerProcess | null;
   reaper: number | null;
 }
 
 export interface MachineSetup {
   runtimeDir: string;
-  dirs: Record<'certs' | 'prosody' | 'prosodyTls' | 'nginx' | 'www' | 'dns', string>;
-  addresses: TestbedAddresses;
+  dirs: Record<'certs' | 'prosody' | 'prosodyTls' | 'ejabberd' | 'nginx' | 'www' | 'dns', string>;
+  addresses: ResolvedAddresses;
   certificates: TestbedCertificates;
   scramIterations: number;
   archiveItemLimit?: number | undefined;
   programs: Record<string, string>;
-  /** Mutual subscriptions written before Prosody starts. */
+  /** Mutual subscriptions written before Prosody starts, or given to ejabberd once it runs. */
   contacts: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
   running: Running;
   saveRecord: () => Promise<void>;
@@ -61,10 +75,40 @@ const KIND_KEY: Record<HostingKind, 'hosting' | 'expired' | 'selfSigned'> = {
   'self-signed': 'selfSigned',
 };
 
+type XmppServer = 'prosody' | 'ejabberd';
+
+const domainOf = (jid: string): string => jid.slice(jid.indexOf('@') + 1).toLowerCase();
+
+/**
+ * Each user's roster: the other side of every pair they are in. Both of a pair must be testbed users
+ * of one server, since the servers have no server-to-server links.
+ */
+export function contactRosters(
+  contacts: MachineSetup['contacts'],
+  users: Readonly<Record<string, string>>,
+  serverOf: (domain: string) => XmppServer | null,
+): Map<string, RosterEntry[]> {
+  const rosters = new Map<string, RosterEntry[]>();
+  for (const pair of contacts) {
+    for (const [owner, contact] of [[pair[0], pair[1]], [pair[1], pair[0]]] as const) {
+      if (!(owner.jid in users)) {
+        throw new TestbedError('TESTBED_BAD_OPTION', `${owner.jid} is not a testbed user, so it cannot have contacts; users: ${Object.keys(users).join(', ')}.`);
+      }
+      if (serverOf(domainOf(owner.jid)) !== serverOf(domainOf(contact.jid))) {
+        throw new TestbedError('TESTBED_BAD_OPTION', `${owner.jid} and ${contact.jid} are on different servers, which the testbed does not link: pair users of one server.`);
+      }
+      rosters.set(owner.jid, [...(rosters.get(owner.jid) ?? []), contact]);
+    }
+  }
+  return rosters;
+}
+
 /** The live testbed's state and the operations on it, one at a time. */
 export class TestbedMachine {
   private readonly setup: MachineSetup;
   private readonly prosodySetup: ProsodySetup;
+  private readonly ejabberdSetup: EjabberdSetup;
+  private readonly rosters: Map<string, RosterEntry[]>;
   private readonly webroot: WebrootLayout;
   private readonly users: Record<string, string> = {};
   private variant: VariantName;
@@ -88,10 +132,36 @@ export class TestbedMachine {
         { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath, legacyLogin: true },
       ],
     };
+    this.ejabberdSetup = {
+      dir: dirs.ejabberd,
+      address: addresses.ejabberd,
+      domain: EJABBERD_DOMAIN,
+      certPath: certificates.ejabberd.certPath,
+      keyPath: certificates.ejabberd.keyPath,
+      caPath: certificates.ca.certPath,
+    };
     this.webroot = {
-      roots: { [EXAMPLE_DOMAIN]: join(dirs.www, EXAMPLE_DOMAIN), [HOSTING_HOST]: join(dirs.www, HOSTING_HOST) },
+      roots: {
+        [EXAMPLE_DOMAIN]: join(dirs.www, EXAMPLE_DOMAIN),
+        [HOSTING_HOST]: join(dirs.www, HOSTING_HOST),
+        [EJABBERD_DOMAIN]: join(dirs.www, EJABBERD_DOMAIN),
+      },
       redirectFlag: join(dirs.www, `${EXAMPLE_DOMAIN}.redirect`),
     };
+    this.rosters = contactRosters(setup.contacts, DEFAULT_USERS, (domain) => this.serverOf(domain));
+  }
+
+  private serverOf(domain: string): XmppServer | null {
+    if (this.prosodySetup.hosts.some((host) => host.domain === domain)) return 'prosody';
+    return domain === this.ejabberdSetup.domain ? 'ejabberd' : null;
+  }
+
+  private defaultUsersOf(server: XmppServer): Array<[string, string]> {
+    return Object.entries(DEFAULT_USERS).filter(([jid]) => this.serverOf(domainOf(jid)) === server);
+  }
+
+  private rostersOf(server: XmppServer): Array<[string, RosterEntry[]]> {
+    return [...this.rosters].filter(([owner]) => this.serverOf(domainOf(owner)) === server);
   }
 
   /** Runs `work` after every earlier operation has settled. */
@@ -120,6 +190,11 @@ export class TestbedMachine {
           serverName: PROPER_DOMAIN, address: addresses.xmpp,
           certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath,
         },
+        {
+          serverName: EJABBERD_DOMAIN, address: addresses.web,
+          certPath: certificates.exampleOrg.certPath, keyPath: certificates.exampleOrg.keyPath,
+          webroot: this.webroot.roots[EJABBERD_DOMAIN],
+        },
       ],
     };
   }
@@ -138,9 +213,36 @@ export class TestbedMachine {
     await this.installPresented(this.presented);
     await writeProsodyConfig(this.prosodySetup);
     // Accounts are files Prosody reads at login, so they can be written before it starts.
-    await Promise.all(Object.entries(DEFAULT_USERS).map(([jid, password]) => this.writeUser(jid, password)));
-    await this.writeContacts();
+    await Promise.all(this.defaultUsersOf('prosody').map(([jid, password]) => this.writeUser(jid, password)));
+    const data = prosodyPaths(this.setup.dirs.prosody).data;
+    await Promise.all(this.rostersOf('prosody').map(([owner, entries]) => writeRoster(data, owner, entries)));
     await this.launchProsody();
+  }
+
+  /** ejabberd on an empty spool: accounts and rosters go through its API once it runs. */
+  async startFreshEjabberd(): Promise<void> {
+    await writeEjabberdConfig(this.ejabberdSetup);
+    await this.launchEjabberd();
+    await Promise.all(this.defaultUsersOf('ejabberd').map(([jid, password]) => this.registerOnEjabberd(jid, password)));
+    await Promise.all(
+      this.rostersOf('ejabberd').flatMap(([owner, entries]) => entries.map((entry) => addRosterItem(this.ejabberdSetup, owner, entry))),
+    );
+  }
+
+  private async launchEjabberd(): Promise<void> {
+    const runtime = await ejabberdRuntime(this.setup.programs.ejabberdctl!);
+    const ejabberd = await startEjabberdProcess(runtime, this.ejabberdSetup);
+    this.setup.running.ejabberd = ejabberd;
+    await this.setup.saveRecord();
+    this.setup.log(`ejabberd on ${ejabberdSockets(this.ejabberdSetup.address).map(formatSocket).join(', ')} (PID ${ejabberd.pid})`);
+  }
+
+  private async registerOnEjabberd(jid: string, password: string): Promise<void> {
+    if (this.setup.running.ejabberd === null) {
+      throw new TestbedError('TESTBED_NOT_RUNNING', `ejabberd is stopped, so ${jid} cannot be registered: call startEjabberd() first.`);
+    }
+    await registerAccount(this.ejabberdSetup, jid.slice(0, jid.indexOf('@')), password);
+    this.users[jid] = password;
   }
 
   private async launchProsody(): Promise<void> {
@@ -161,24 +263,12 @@ export class TestbedMachine {
     }
   }
 
-  /** Each user's roster lists the other side of every pair they are in. */
-  private async writeContacts(): Promise<void> {
-    const rosters = new Map<string, RosterEntry[]>();
-    for (const pair of this.setup.contacts) {
-      for (const [owner, contact] of [[pair[0], pair[1]], [pair[1], pair[0]]] as const) {
-        if (!(owner.jid in this.users)) {
-          throw new TestbedError('TESTBED_BAD_OPTION', `${owner.jid} is not a testbed user, so it cannot have contacts; users: ${Object.keys(this.users).join(', ')}.`);
-        }
-        rosters.set(owner.jid, [...(rosters.get(owner.jid) ?? []), contact]);
-      }
-    }
-    const data = prosodyPaths(this.setup.dirs.prosody).data;
-    await Promise.all([...rosters].map(([owner, entries]) => writeRoster(data, owner, entries)));
-  }
-
   private async publish(variant: VariantName): Promise<void> {
     const presented = this.setup.certificates[KIND_KEY[PRESENTED_KIND[variant]]];
-    await publish(this.webroot, publicationFor(variant, presented.der, this.setup.certificates.other.der));
+    const publication = publicationFor(variant, presented.der, this.setup.certificates.other.der);
+    // Variants are example.com's; example.org always publishes ejabberd's certificate directly.
+    publication.files[EJABBERD_DOMAIN] = fingerprintsFiles(this.setup.certificates.ejabberd.der);
+    await publish(this.webroot, publication);
     this.variant = variant;
   }
 
@@ -246,11 +336,13 @@ export class TestbedMachine {
   addUser(local: string, domain: string, password: string): Promise<string> {
     return this.serialized(async () => {
       const host = domain.toLowerCase();
-      if (!this.prosodySetup.hosts.some((h) => h.domain === host)) {
-        throw new TestbedError('TESTBED_BAD_OPTION', `${domain} is not served by the testbed's Prosody; use ${EXAMPLE_DOMAIN} or ${PROPER_DOMAIN}.`);
+      const server = this.serverOf(host);
+      if (server === null) {
+        throw new TestbedError('TESTBED_BAD_OPTION', `${domain} is not served by the testbed; use ${EXAMPLE_DOMAIN} or ${PROPER_DOMAIN} (Prosody) or ${EJABBERD_DOMAIN} (ejabberd).`);
       }
       const jid = `${local.toLowerCase()}@${host}`;
-      await this.writeUser(jid, password);
+      if (server === 'prosody') await this.writeUser(jid, password);
+      else await this.registerOnEjabberd(jid, password);
       return jid;
     });
   }
@@ -270,6 +362,36 @@ export class TestbedMachine {
     return this.serialized(async () => {
       if (this.setup.running.prosody === null) await this.launchProsody();
     });
+  }
+
+  stopEjabberd(): Promise<void> {
+    return this.serialized(async () => {
+      const ejabberd = this.setup.running.ejabberd;
+      if (ejabberd === null) return;
+      await stopServer(ejabberd, EJABBERD_STOP_GRACE_MS);
+      this.setup.running.ejabberd = null;
+      await this.setup.saveRecord();
+      await waitUntilFree(ejabberdSockets(this.ejabberdSetup.address), 5000);
+    });
+  }
+
+  /** Starts ejabberd again on the spool it left: the accounts and rosters are still there. */
+  startEjabberd(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.setup.running.ejabberd === null) await this.launchEjabberd();
+    });
+  }
+
+  /** Each server's PID and sockets, for the state. */
+  serverStatus(): Record<ServerName, ServerStatus> {
+    const { running, addresses } = this.setup;
+    const status = (server: ServerProcess | null, sockets: SocketAddress[]): ServerStatus => ({ pid: server?.pid ?? null, sockets: sockets.map(formatSocket) });
+    return {
+      dnsmasq: status(running.dns, dnsSockets(addresses.dns)),
+      nginx: status(running.nginx, nginxSockets(this.nginxSetup())),
+      prosody: status(running.prosody, prosodySockets(this.prosodySetup.address, this.prosodySetup.ports)),
+      ejabberd: status(running.ejabberd, ejabberdSockets(this.ejabberdSetup.address)),
+    };
   }
 
   get currentVariant(): VariantName {
@@ -299,6 +421,8 @@ export function facadeOf(machine: TestbedMachine, startupMs: number, controlSock
     expired: setup.certificates.expired,
     selfSigned: setup.certificates.selfSigned,
     other: setup.certificates.other,
+    ejabberd: setup.certificates.ejabberd,
+    exampleOrg: setup.certificates.exampleOrg,
     presented: machine.currentPresented,
   });
   let stopping: Promise<void> | null = null;
@@ -331,6 +455,10 @@ export function facadeOf(machine: TestbedMachine, startupMs: number, controlSock
       await machine.stopProsody();
       await machine.startProsody();
     },
+    ejabberdLog: () => readFile(ejabberdPaths(setup.dirs.ejabberd).log, 'utf8').catch(() => ''),
+    ejabberdPid: async () => setup.running.ejabberd?.pid ?? null,
+    stopEjabberd: () => machine.stopEjabberd(),
+    startEjabberd: () => machine.startEjabberd(),
     state: () => ({
       runtimeDir: setup.runtimeDir,
       controlSocket,
@@ -343,6 +471,7 @@ export function facadeOf(machine: TestbedMachine, startupMs: number, controlSock
       certificates: Object.fromEntries(
         Object.entries(certificateSet()).map(([key, certificate]) => [key, serializeCertificate(certificate)]),
       ) as TestbedState['certificates'],
+      servers: machine.serverStatus(),
       startupMs,
     }),
     stop: () => (stopping ??= machine.serialized(stopAll)),

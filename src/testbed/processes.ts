@@ -19,8 +19,8 @@ export interface ServerProcess {
  * Starts `program` in its own process group, so a Ctrl-C in a terminal reaches only the owner (which
  * stops the servers in order) and the whole group (nginx's workers too) can be killed at once.
  */
-export async function spawnServer(name: string, program: string, args: string[], cwd: string): Promise<ServerProcess> {
-  const child = spawn(program, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnServer(name: string, program: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const child = spawn(program, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000);

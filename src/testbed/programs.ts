@@ -2,7 +2,7 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 
-export const INSTALL_HINT = 'apt-get install prosody dnsmasq-base nginx-light openssl';
+export const INSTALL_HINT = 'apt-get install prosody dnsmasq-base nginx-light openssl ejabberd';
 
 /** Program name to the Debian package that ships it. */
 export const REQUIRED_PROGRAMS: Readonly<Record<string, string>> = {
@@ -10,6 +10,8 @@ export const REQUIRED_PROGRAMS: Readonly<Record<string, string>> = {
   dnsmasq: 'dnsmasq-base',
   nginx: 'nginx-light',
   openssl: 'openssl',
+  // The testbed runs ejabberd's own erl, named in ejabberdctl (ejabberd.ts).
+  ejabberdctl: 'ejabberd',
 };
 
 export class TestbedError extends Error {
@@ -39,13 +41,16 @@ export async function findProgram(program: string, searchPath = defaultProgramPa
   return null;
 }
 
-async function locatePrograms(searchPath?: string): Promise<Array<readonly [string, string | null]>> {
-  return Promise.all(Object.keys(REQUIRED_PROGRAMS).map(async (name) => [name, await findProgram(name, searchPath)] as const));
+/** The programs a testbed needs: ejabberd's only where it runs one. */
+const programsFor = (withEjabberd: boolean): string[] => Object.keys(REQUIRED_PROGRAMS).filter((name) => withEjabberd || name !== 'ejabberdctl');
+
+async function locatePrograms(searchPath: string | undefined, withEjabberd: boolean): Promise<Array<readonly [string, string | null]>> {
+  return Promise.all(programsFor(withEjabberd).map(async (name) => [name, await findProgram(name, searchPath)] as const));
 }
 
 /** The programs the testbed needs that this machine lacks (empty when all are present). */
-export async function missingPrograms(searchPath?: string): Promise<string[]> {
-  return (await locatePrograms(searchPath)).filter(([, path]) => path === null).map(([name]) => name);
+export async function missingPrograms(searchPath?: string, withEjabberd = true): Promise<string[]> {
+  return (await locatePrograms(searchPath, withEjabberd)).filter(([, path]) => path === null).map(([name]) => name);
 }
 
 export function missingProgramError(missing: readonly string[]): TestbedError {
@@ -57,8 +62,8 @@ export function missingProgramError(missing: readonly string[]): TestbedError {
 }
 
 /** Every required program's path, or TESTBED_MISSING_PROGRAM naming what to install. */
-export async function requirePrograms(searchPath?: string): Promise<Record<string, string>> {
-  const located = await locatePrograms(searchPath);
+export async function requirePrograms(searchPath?: string, withEjabberd = true): Promise<Record<string, string>> {
+  const located = await locatePrograms(searchPath, withEjabberd);
   const missing = located.filter(([, path]) => path === null).map(([name]) => name);
   if (missing.length > 0) throw missingProgramError(missing);
   return Object.fromEntries(located) as Record<string, string>;

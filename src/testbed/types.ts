@@ -1,7 +1,7 @@
 // The testbed's public types and defaults.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate, type TestbedCertificates } from './certificates.ts';
+import { EJABBERD_DOMAIN, EXAMPLE_DOMAIN, PROPER_DOMAIN, type SerializedCertificate, type TestbedCertificates } from './certificates.ts';
 import type { WebRequest } from './nginx.ts';
 import type { IssuedCertificate } from './pki.ts';
 import type { RosterEntry, XmppPorts } from './prosody.ts';
@@ -16,7 +16,15 @@ export interface TestbedAddresses {
   xmpp: string;
   /** Prosody's ports on `xmpp` (default PROSODY_PORTS); the SRV records point at them. */
   xmppPorts?: XmppPorts;
+  /**
+   * ejabberd.example.net: ejabberd, for example.org (ports EJABBERD_PORTS). Default: the address
+   * after `xmpp` (127.0.0.4), so that every address set given without one still gets its own.
+   */
+  ejabberd?: string;
 }
+
+/** The addresses of a started testbed: ejabberd's is always known. */
+export type ResolvedAddresses = TestbedAddresses & { ejabberd: string };
 
 export const DEFAULT_ADDRESSES: TestbedAddresses = { dns: '127.0.0.1:5353', web: '127.0.0.2', xmpp: '127.0.0.3' };
 
@@ -29,6 +37,8 @@ export const DEFAULT_USERS: Readonly<Record<string, string>> = {
   [`alice@${EXAMPLE_DOMAIN}`]: 'alice-in-wonderland',
   [`bob@${EXAMPLE_DOMAIN}`]: 'bob-the-builder',
   [`carol@${PROPER_DOMAIN}`]: 'carol-of-the-bells',
+  [`dave@${EJABBERD_DOMAIN}`]: 'dave-the-diver',
+  [`erin@${EJABBERD_DOMAIN}`]: 'erin-the-engineer',
 };
 
 export interface TestbedOptions {
@@ -46,13 +56,16 @@ export interface TestbedOptions {
   log?: (line: string) => void;
   /** Other loopback addresses, so that a second testbed can run beside the first. */
   addresses?: Partial<TestbedAddresses>;
+  /** Start ejabberd for example.org beside Prosody (default true; the demo needs only Prosody). */
+  ejabberd?: boolean;
   /** The variant published at start (default `direct`). */
   variant?: VariantName;
-  /** PATH-style list of directories to find prosody, dnsmasq, nginx and openssl in. */
+  /** PATH-style list of directories to find prosody, dnsmasq, nginx, openssl and ejabberdctl in. */
   programPath?: string;
   /**
    * Pairs of existing users who are each other's contacts (mutual subscription) from their first
-   * login; each entry's name is what the other one sees.
+   * login; each entry's name is what the other one sees. Both of a pair are on the same server
+   * (Prosody's domains or ejabberd's): the testbed has no server-to-server links.
    */
   contacts?: ReadonlyArray<readonly [RosterEntry, RosterEntry]>;
 }
@@ -64,10 +77,19 @@ export type TestbedCertificateSet = Omit<TestbedCertificates, 'ca'> & {
   presented: IssuedCertificate;
 };
 
+/** A server process of the testbed and the sockets it listens on (`IP:PORT/tcp`). */
+export interface ServerStatus {
+  /** null while it is stopped. */
+  pid: number | null;
+  sockets: string[];
+}
+
+export type ServerName = 'dnsmasq' | 'nginx' | 'prosody' | 'ejabberd';
+
 /** What a testbed controller can do; the same in the owning process and over the control socket. */
 export interface TestbedControl {
   readonly runtimeDir: string;
-  readonly addresses: TestbedAddresses;
+  readonly addresses: ResolvedAddresses;
   /** `IP:PORT` of dnsmasq, for createResolver({ server }). */
   readonly dnsServer: string;
   readonly caPem: string;
@@ -88,19 +110,28 @@ export interface TestbedControl {
   restartProsody(): Promise<void>;
   stopProsody(): Promise<void>;
   startProsody(): Promise<void>;
+  ejabberdLog(): Promise<string>;
+  /** null while ejabberd is stopped. */
+  ejabberdPid(): Promise<number | null>;
+  /** Stops ejabberd; its accounts and archives stay in its spool for the next startEjabberd(). */
+  stopEjabberd(): Promise<void>;
+  startEjabberd(): Promise<void>;
+  /** Everything above as plain JSON, with each server's PID and sockets. */
+  state(): TestbedState;
 }
 
 /** Everything a test needs to know, as plain JSON (what the vitest global setup provides). */
 export interface TestbedState {
   runtimeDir: string;
   controlSocket: string;
-  addresses: TestbedAddresses;
+  addresses: ResolvedAddresses;
   dnsServer: string;
   caPem: string;
   caPath: string;
   users: Record<string, string>;
   variant: VariantName;
   certificates: Record<keyof TestbedCertificateSet, SerializedCertificate>;
+  servers: Record<ServerName, ServerStatus>;
   startupMs: number;
 }
 
@@ -109,7 +140,6 @@ export interface Testbed extends TestbedControl {
   /** How long startTestbed took, in milliseconds. */
   readonly startupMs: number;
   readonly controlSocket: string;
-  state(): TestbedState;
   /** Stops every server and waits until they have exited and their sockets are free. */
   stop(): Promise<void>;
 }

@@ -59,6 +59,11 @@ const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 const fingerprintsDocument = (der: Uint8Array): string =>
   json({ fingerprints: [fingerprintsOf(der)], expires: FINGERPRINTS_EXPIRES });
 
+/** Every service's POSH document publishing `der`'s fingerprints: example.org's one publication, whatever the variant. */
+export function fingerprintsFiles(der: Uint8Array): Record<string, string> {
+  return Object.fromEntries(SERVICES.map((service) => [poshPath(service), fingerprintsDocument(der)]));
+}
+
 /**
  * What `variant` publishes, given the DER of the certificate Prosody presents for it and of the
  * unrelated "other" certificate (the wrong fingerprint).

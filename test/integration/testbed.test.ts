@@ -28,13 +28,14 @@ import { readPidRecord, stopRecorded } from '../../src/testbed/pid-record.ts';
 import { busySockets, isRunning, type SocketAddress } from '../../src/testbed/processes.ts';
 import { matchFingerprints } from '../../src/verify/fingerprints.ts';
 import type { ServiceName } from '../../src/verify/types.ts';
+import { until } from '../support/until.ts';
 import { useTestbed, type TestbedLease } from '../support/use-testbed.ts';
 
 const CLI = fileURLToPath(new URL('../../src/testbed/cli.ts', import.meta.url));
 
 // A second set of addresses (inside the testbed's 127.0.0.0/29), so the crash rows can run while a
 // shared testbed holds the usual ones.
-const SPARE = { dns: '127.0.0.6:5353', web: '127.0.0.4', xmpp: '127.0.0.5' };
+const SPARE = { dns: '127.0.0.6:5353', web: '127.0.0.4', xmpp: '127.0.0.5', ejabberd: '127.0.0.7' };
 const SPARE_SOCKETS: SocketAddress[] = [
   { protocol: 'udp', ip: '127.0.0.6', port: 5353 },
   { protocol: 'tcp', ip: '127.0.0.6', port: 5353 },
@@ -43,6 +44,9 @@ const SPARE_SOCKETS: SocketAddress[] = [
   { protocol: 'tcp', ip: '127.0.0.5', port: 5222 },
   { protocol: 'tcp', ip: '127.0.0.5', port: 5223 },
   { protocol: 'tcp', ip: '127.0.0.5', port: 5269 },
+  { protocol: 'tcp', ip: '127.0.0.7', port: 5222 },
+  { protocol: 'tcp', ip: '127.0.0.7', port: 5223 },
+  { protocol: 'tcp', ip: '127.0.0.7', port: 5280 },
 ];
 
 interface CliRun {
@@ -54,7 +58,7 @@ interface CliRun {
 async function startCliTestbed(runtimeDir: string): Promise<CliRun> {
   const child = spawn(
     process.execPath,
-    [CLI, '--json', '--runtime-dir', runtimeDir, '--dns', SPARE.dns, '--web-address', SPARE.web, '--xmpp-address', SPARE.xmpp],
+    [CLI, '--json', '--runtime-dir', runtimeDir, '--dns', SPARE.dns, '--web-address', SPARE.web, '--xmpp-address', SPARE.xmpp, '--ejabberd-address', SPARE.ejabberd],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -121,7 +125,7 @@ describe('testbed start-up and hygiene', () => {
 
   it('a missing program fails with TESTBED_MISSING_PROGRAM and the apt-get line, before anything starts', async () => {
     const empty = await scratch();
-    expect(await missingPrograms(empty)).toEqual(['prosody', 'dnsmasq', 'nginx', 'openssl']);
+    expect(await missingPrograms(empty)).toEqual(['prosody', 'dnsmasq', 'nginx', 'openssl', 'ejabberdctl']);
     expect(await missingPrograms()).toEqual([]);
     const failure = startTestbed({ programPath: empty, runtimeDir: join(empty, 'runtime') });
     await expect(failure).rejects.toMatchObject({ code: 'TESTBED_MISSING_PROGRAM' });
@@ -151,7 +155,7 @@ describe('testbed start-up and hygiene', () => {
     children.push(run.child);
     const record = await readPidRecord(join(dir, 'pids.json'));
     const servers = (record?.processes ?? []).filter((entry) => entry.name !== 'reaper');
-    expect(servers.map((entry) => entry.name).sort()).toEqual(['dnsmasq', 'nginx', 'prosody']);
+    expect(servers.map((entry) => entry.name).sort()).toEqual(['dnsmasq', 'ejabberd', 'nginx', 'prosody']);
     expect(await busySockets(SPARE_SOCKETS)).toEqual(SPARE_SOCKETS);
 
     await killAndWait(run.child);
@@ -159,7 +163,8 @@ describe('testbed start-up and hygiene', () => {
     expect(await waitForFree(SPARE_SOCKETS, 8000)).toEqual([]);
     expect(await refused(SPARE.web, 443)).toBe('ECONNREFUSED');
     expect(await refused(SPARE.xmpp, 5223)).toBe('ECONNREFUSED');
-    for (const entry of servers) expect(await isRunning(entry.pid), entry.name).toBe(false);
+    // ejabberd closes its listeners first and exits about a second later.
+    for (const entry of servers) await until(async () => !(await isRunning(entry.pid)), 5000, `${entry.name} (PID ${entry.pid}) exiting`);
   });
 
   it('the next start stops what a crash left behind when the reaper died too', async () => {

@@ -21,6 +21,7 @@ export async function useTestbed(options: TestbedOptions = {}): Promise<TestbedL
       release: async () => {
         if (testbed.variant !== 'direct') await testbed.setVariant('direct');
         if ((await testbed.prosodyPid()) === null) await testbed.startProsody();
+        if ((await testbed.ejabberdPid()) === null) await testbed.startEjabberd();
       },
     };
   }
