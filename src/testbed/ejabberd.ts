@@ -8,7 +8,8 @@ import { TestbedError } from './programs.ts';
 import type { RosterEntry } from './prosody.ts';
 
 /** Client STARTTLS, client direct TLS (XEP-0368), and the HTTP API the testbed registers accounts through. */
-export const EJABBERD_PORTS = { starttls: 5222, directTls: 5223, api: 5280 } as const;
+/** Client STARTTLS, client direct TLS, direct TLS held to TLS 1.2 (where tls-exporter is not used), the API. */
+export const EJABBERD_PORTS = { starttls: 5222, directTls: 5223, directTls12: 5224, api: 5280 } as const;
 
 export interface EjabberdSetup {
   /** Holds the configuration, spool (Mnesia), log and pidfile. */
@@ -45,6 +46,9 @@ const yaml = (text: string): string => {
 export const API_COMMANDS = ['status', 'register', 'add_rosteritem'] as const;
 type ApiCommand = (typeof API_COMMANDS)[number];
 
+const TLS_OPTIONS = '[no_sslv2, no_sslv3, no_tlsv1, no_tlsv1_1, cipher_server_preference, no_compression]';
+const TLS12_OPTIONS = '[no_sslv2, no_sslv3, no_tlsv1, no_tlsv1_1, no_tlsv1_3, cipher_server_preference, no_compression]';
+
 export function renderEjabberdConfig(setup: EjabberdSetup): string {
   const ip = yaml(setup.address);
   return `# Written by src/testbed at every start; edits are lost.
@@ -63,10 +67,12 @@ auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha256
 disable_sasl_mechanisms: [X-OAUTH2]
-c2s_protocol_options: [no_sslv2, no_sslv3, no_tlsv1, no_tlsv1_1, cipher_server_preference, no_compression]
+# TLS 1.2 and 1.3 (per listener: a host-wide c2s_protocol_options would override the listeners').
 listen:
-  - {port: ${EJABBERD_PORTS.starttls}, ip: ${ip}, module: ejabberd_c2s, starttls_required: true}
-  - {port: ${EJABBERD_PORTS.directTls}, ip: ${ip}, module: ejabberd_c2s, tls: true}
+  - {port: ${EJABBERD_PORTS.starttls}, ip: ${ip}, module: ejabberd_c2s, starttls_required: true, protocol_options: ${TLS_OPTIONS}}
+  - {port: ${EJABBERD_PORTS.directTls}, ip: ${ip}, module: ejabberd_c2s, tls: true, protocol_options: ${TLS_OPTIONS}}
+  # TLS 1.2 only: a -PLUS login here binds with tls-server-end-point (RFC 5929), not tls-exporter.
+  - {port: ${EJABBERD_PORTS.directTls12}, ip: ${ip}, module: ejabberd_c2s, tls: true, protocol_options: ${TLS12_OPTIONS}}
   # A TCP port, not a Unix socket: ejabberd 24.12 sleeps 5 s before it renames a Unix listener's socket.
   - {port: ${EJABBERD_PORTS.api}, ip: ${ip}, module: ejabberd_http, request_handlers: {/api: mod_http_api}}
 api_permissions:

@@ -65,6 +65,8 @@ declare module '@xmpp/stream-management' {
   export const NS: string;
   export interface StreamManagement extends EventEmitter {
     enabled: boolean;
+    /** An <enable/> went out on this stream and its answer has not come yet. */
+    enableSent: boolean;
     id: string;
     outbound: number;
     inbound: number;

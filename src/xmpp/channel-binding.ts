@@ -6,6 +6,7 @@
 // broken on TLS 1.2 without extended master secret (RFC 9266 1).
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { presentedLeaf } from './peer-chain.ts';
 import type { ChannelBinding } from './scram.ts';
 
 /**
@@ -36,6 +37,6 @@ export function channelBindingOf(socket: TLSSocket | null, listed: readonly stri
   if (socket.getProtocol() === 'TLSv1.3' && lists('tls-exporter')) {
     return { type: 'tls-exporter', data: socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)) };
   }
-  const certificate = listed?.includes('tls-server-end-point') ? socket.getPeerX509Certificate() : undefined;
+  const certificate = listed?.includes('tls-server-end-point') ? presentedLeaf(socket) : undefined;
   return certificate ? endPointBinding(certificate) : null;
 }

@@ -11,6 +11,18 @@ import type { ChainVerification } from '../verify/types.ts';
 /** Longest chain read from a server: a real one has 2-4 certificates. */
 const MAX_PRESENTED = 16;
 
+/**
+ * The leaf each verified socket presented, as read at the handshake. On TLS 1.2 Node can forget
+ * the peer's certificate soon after (seen with ejabberd), and the binding to it (RFC 5929) must be
+ * to the one the verdict judged anyway.
+ */
+const leaves = new WeakMap<TLSSocket, X509Certificate>();
+
+/** The certificate the server presented at the handshake (what presentedCertificates read), or undefined. */
+export function presentedLeaf(socket: TLSSocket): X509Certificate | undefined {
+  return leaves.get(socket) ?? socket.getPeerX509Certificate();
+}
+
 /** The certificates as the server sent them, leaf first (Node links them in the order received). */
 export function presentedCertificates(socket: TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = [];
@@ -21,6 +33,7 @@ export function presentedCertificates(socket: TLSSocket): X509Certificate[] {
     chain.push(certificate);
     certificate = certificate.issuerCertificate;
   }
+  if (chain[0]) leaves.set(socket, chain[0]);
   return chain;
 }
 

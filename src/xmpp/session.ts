@@ -193,7 +193,7 @@ export class XmppSession {
   #lastReport: DelegationReport | null = null;
   #lastError: unknown = null;
   #auth: Authentication | null = null;
-  /** The current login asked for carbons inside Bind 2. */
+  /** The current login's Bind 2 answer enabled carbons. */
   #carbonsInline = false;
   /** The current connection resumed its stream (XEP-0198) instead of binding. */
   #resumed = false;
@@ -240,11 +240,11 @@ export class XmppSession {
       },
     });
     this.#auth = auth;
-    // Carbons (XEP-0280) enabled inside Bind 2 where the server offers it; carbons.ts skips its iq then.
-    auth.bind2.use(NS_CARBONS, () => {
-      this.#carbonsInline = true;
-      return xml('enable', { xmlns: NS_CARBONS });
-    }, () => undefined);
+    // Carbons (XEP-0280) asked for inside Bind 2 where the server offers it; believed enabled only
+    // when its <bound/> says so (ejabberd 24.12 does not), else carbons.ts sends its iq as before.
+    auth.bind2.use(NS_CARBONS, () => xml('enable', { xmlns: NS_CARBONS }), (answer) => {
+      if (answer.is('enabled', NS_CARBONS)) this.#carbonsInline = true;
+    });
     // Stream management before the iq caller and callee: its middleware counts every stanza received
     // (XEP-0198 4), also those they answer without passing them on; and before resource binding,
     // since its feature handler resumes, or binds first and then enables.
@@ -273,7 +273,13 @@ export class XmppSession {
         ),
       setup: (setup) => auth.sasl2.setup(setup),
     };
-    const sm = streamManagement({ streamFeatures: features, entity, middleware: mw, sasl2: smSasl2, bind2: auth.bind2 });
+    // XEP-0198 once per stream: ejabberd lists <sm/> again in the features after a SASL2 success
+    // that already enabled or resumed it, and asking twice fails stream management altogether.
+    const smFeatures = {
+      use: (name: string, ns: string, handler: Parameters<typeof features.use>[2]) =>
+        features.use(name, ns, (context, next, element) => (sm.enabled || sm.enableSent ? next() : handler(context, next, element))),
+    };
+    const sm = streamManagement({ streamFeatures: smFeatures, entity, middleware: mw, sasl2: smSasl2, bind2: auth.bind2 });
     sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
     sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
     const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });

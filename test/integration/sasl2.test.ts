@@ -3,10 +3,9 @@
 // (XEP-0386) with stream management and carbons inside it; and the RFC 6120 login where a host
 // offers only that (proper.example). Chosen from the stream features, never by server name.
 import { readFile, writeFile } from 'node:fs/promises';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { xml } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trustStore } from '../../src/lookup/anchors.ts';
@@ -18,6 +17,7 @@ import type { TimedStep } from '../../src/verify/types.ts';
 import { enableCarbons } from '../../src/xmpp/carbons.ts';
 import { createChatClient } from '../../src/xmpp/chat-client.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
+import { withMiddleman, type Rewrites } from '../support/middleman.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
 import { until } from '../support/until.ts';
 import { useTestbed } from '../support/use-testbed.ts';
@@ -44,43 +44,8 @@ function record(session: XmppSession): { sent: string[]; received: string[] } {
   return seen;
 }
 
-/**
- * Runs `work` with a man in the middle between the client and Prosody's direct TLS port: it holds
- * the very certificate Prosody presents (so POSH proves it), and may rewrite what the server says.
- */
-interface Rewrites {
-  fromServer: (text: string) => string;
-  fromClient: (text: string) => string;
-}
-
-async function withMiddleman(rewrite: Rewrites | null, work: (manual: { host: string; port: number; directTls: boolean }) => Promise<void>): Promise<void> {
-  const presented = testbed.certificates.presented;
-  const upstream = { host: testbed.addresses.xmpp, port: 5223 };
-  const sockets = new Set<Socket>();
-  const proxy = createTlsServer({ cert: presented.certPem, key: presented.keyPem, ALPNProtocols: ['xmpp-client'] }, (client) => {
-    const server = tlsConnect({ ...upstream, servername: 'example.com', ALPNProtocols: ['xmpp-client'], rejectUnauthorized: false });
-    sockets.add(client).add(server);
-    if (rewrite) {
-      server.on('data', (chunk: Buffer) => client.write(rewrite.fromServer(chunk.toString('utf8'))));
-      client.on('data', (chunk: Buffer) => server.write(rewrite.fromClient(chunk.toString('utf8'))));
-    } else {
-      client.pipe(server).pipe(client);
-    }
-    const close = () => {
-      client.destroy();
-      server.destroy();
-    };
-    client.on('error', close).on('close', close);
-    server.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.50.77', resolve));
-  try {
-    await work({ host: '127.0.50.77', port: (proxy.address() as AddressInfo).port, directTls: true });
-  } finally {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => proxy.close(() => resolve()));
-  }
-}
+/** Prosody's direct TLS port for example.com, and the certificate it presents there. */
+const prosodyUpstream = () => ({ host: testbed.addresses.xmpp, port: 5223, servername: 'example.com', certificate: testbed.certificates.presented });
 
 function steps(session: XmppSession): TimedStep[] {
   return session.steps.flatMap((event) => (event.phase === 'end' ? [event.step] : []));
@@ -188,7 +153,7 @@ describe('the login profile follows the stream features', () => {
   it('RFC 9266: a man in the middle holding the very certificate the client accepts cannot log in as the user', async () => {
     // It terminates TLS with the certificate Prosody presents (so POSH proves it) and opens its own
     // TLS to Prosody: the two channels' exporters differ, and the server sees a binding that is not its own.
-    await withMiddleman(null, async (manual) => {
+    await withMiddleman(prosodyUpstream(), null, async (manual) => {
       const session = testbedSession(testbed, 'alice@example.com', { manual });
       started.push(session);
       const state = await session.start();
@@ -211,7 +176,7 @@ describe('the login profile follows the stream features', () => {
           return `<initial-response>${Buffer.from(first).toString('base64')}</initial-response>`;
         }),
     };
-    await withMiddleman(rewrites, async (manual) => {
+    await withMiddleman(prosodyUpstream(), rewrites, async (manual) => {
       const session = testbedSession(testbed, 'alice@example.com', { manual });
       started.push(session);
       const seen = record(session);
