@@ -138,11 +138,15 @@ export class Account {
    * it), and telling nothing beyond this installation's own account.
    */
   get userAgentId(): string {
-    const hex = createHash('sha256').update(`posh-messenger user-agent ${this.id}`).digest('hex');
+    const bytes = createHash('sha256').update(`posh-messenger user-agent ${this.id}`).digest().subarray(0, 16);
+    // A version 4, RFC 4122 variant UUID, as XEP-0388 asks, whose random bits are the hash's.
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = bytes.toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
   }
 
-  /** Signing out or forgetting the password drops the token too: nothing logs in without being asked again. */
+  /** Signing out or forgetting the password drops the token too: the next login proves the password. */
   forgetToken(): void {
     this.fastTokens.set(null);
   }

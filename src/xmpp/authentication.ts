@@ -11,7 +11,7 @@ import sasl2Feature, { type Sasl2 } from '@xmpp/sasl2';
 import type { StreamFeatures } from '@xmpp/stream-features';
 import { xml, type Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
-import { setupFast, type FastTokenStore } from './fast.ts';
+import { HT_BINDING, setupFast, type FastTokenStore } from './fast.ts';
 import { authenticationError, NS_SASL2, SaslRefusal, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
 
 /** XEP-0440: the channel-binding types a server lists in its stream features. */
@@ -177,7 +177,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
       plainChosen = false;
       method = 'token';
       mechanism = token.mechanism;
-      channelBound = token.mechanism === 'HT-SHA-256-EXPR' ? 'tls-exporter' : null;
+      channelBound = HT_BINDING[token.mechanism];
       const bound = channelBound ? `channel binding ${channelBound}` : null;
       try {
         await options.timeStep(label('FAST', token.mechanism, ['token, XEP-0484', bound]), () =>
@@ -197,7 +197,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   const serverProven = (): boolean => plainChosen || scram.serverProven() || (fast?.proven() ?? false);
   const guardedSasl2 = guarded(sasl2, serverProven, entity);
   // FAST asks for a token in every password login where the server offers it; without a store, none.
-  const fast = options.fastTokens ? setupFast({ sasl2: guardedSasl2, store: options.fastTokens, channelBinding: bindingNow }) : null;
+  const fast = options.fastTokens
+    ? setupFast({ sasl2: guardedSasl2, store: options.fastTokens, channel: () => ({ binding: bindingNow(), plusOffered: offeredMechanisms.sasl2.some((name) => name.endsWith('-PLUS')) }) })
+    : null;
   if (!fast) sasl2.setup({ fast: { mechanism: null, auth: async () => false } });
   const bind2 = bind2Feature({ sasl2: guardedSasl2, entity }, options.resourceTag);
   sasl({ streamFeatures: options.streamFeatures, saslFactory }, choose('sasl'));

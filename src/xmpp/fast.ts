@@ -2,8 +2,9 @@
 // logins (every reconnection, the next start) prove the token instead of running SCRAM. The token
 // is proven with the HT mechanisms of draft-schmaus-kitten-sasl-ht: an HMAC of the token over
 // "Initiator" (and over "Responder" for the server's answer, so the server proves it holds the
-// token too), bound to the TLS channel with tls-exporter (HT-SHA-256-EXPR) where this channel can,
-// so that what a man in the middle sees cannot be replayed on another channel.
+// token too), bound to the TLS channel as the SCRAM login would be (HT-SHA-256-EXPR with
+// tls-exporter, HT-SHA-256-ENDP with tls-server-end-point), so that what a man in the middle sees
+// cannot be replayed on another channel. The unbound HT-SHA-256-NONE only where nothing can bind.
 // @xmpp/sasl-ht-sha-256-none does only the unbound variant and cannot say whether the server's
 // answer was checked; @xmpp/client-core's FAST part deletes and re-requests tokens in ways that
 // would loop here. So both are written for this client: the token's life is the session's.
@@ -15,8 +16,29 @@ import { ScramError, type ChannelBinding, type SaslCredentials } from './scram.t
 export const NS_FAST = 'urn:xmpp:fast:0';
 
 /** The HT mechanisms this client proves tokens with, best first (the server binds a token to one). */
-export const HT_MECHANISMS = ['HT-SHA-256-EXPR', 'HT-SHA-256-NONE'] as const;
+export const HT_MECHANISMS = ['HT-SHA-256-EXPR', 'HT-SHA-256-ENDP', 'HT-SHA-256-NONE'] as const;
 export type HtMechanismName = (typeof HT_MECHANISMS)[number];
+
+/** The channel binding each HT mechanism hashes with the token (RFC 9266, RFC 5929); null: none. */
+export const HT_BINDING: Readonly<Record<HtMechanismName, string | null>> = {
+  'HT-SHA-256-EXPR': 'tls-exporter',
+  'HT-SHA-256-ENDP': 'tls-server-end-point',
+  'HT-SHA-256-NONE': null,
+};
+
+/** What this stream allows a token to be proven with. */
+export interface TokenChannel {
+  /** The binding this connection has for the types the server lists, or null. */
+  binding: ChannelBinding | null;
+  /** The server offers SCRAM -PLUS here: an unbound token would be the downgrade RFC 5802 6 forbids. */
+  plusOffered: boolean;
+}
+
+/** A bound mechanism fits a channel with its binding; the unbound one only a channel that cannot bind, where nothing bound is offered. */
+function fits(mechanism: HtMechanismName, channel: TokenChannel): boolean {
+  const wanted = HT_BINDING[mechanism];
+  return wanted === null ? channel.binding === null && !channel.plusOffered : channel.binding?.type === wanted;
+}
 
 /** What the server issued: a secret bound to one mechanism, valid until `expiry`. */
 export interface FastToken {
@@ -53,21 +75,22 @@ export function readIssuedToken(element: Element, mechanism: HtMechanismName, no
   return { mechanism, token, expiry };
 }
 
-/** A kept token is usable on this stream when its mechanism is offered, it has not expired, and a bound one can bind. */
-export function usableToken(token: FastToken | null, offered: readonly string[], binding: ChannelBinding | null, now = Date.now()): FastToken | null {
+/** A kept token is usable on this stream when its mechanism is offered, it has not expired, and it fits the channel. */
+export function usableToken(token: FastToken | null, offered: readonly string[], channel: TokenChannel, now = Date.now()): FastToken | null {
   if (!token || !offered.includes(token.mechanism) || !(Date.parse(token.expiry) > now)) return null;
-  return token.mechanism === 'HT-SHA-256-EXPR' && binding?.type !== 'tls-exporter' ? null : token;
+  return fits(token.mechanism, channel) ? token : null;
 }
 
-/** The mechanism to ask a new token for: bound to the channel where this one can be. */
-export function mechanismToRequest(offered: readonly string[], binding: ChannelBinding | null): HtMechanismName | null {
-  return HT_MECHANISMS.find((name) => offered.includes(name) && (name !== 'HT-SHA-256-EXPR' || binding?.type === 'tls-exporter')) ?? null;
+/** The mechanism to ask a new token for: the offered one that fits this channel (bound where it can be). */
+export function mechanismToRequest(offered: readonly string[], channel: TokenChannel): HtMechanismName | null {
+  return HT_MECHANISMS.find((name) => offered.includes(name) && fits(name, channel)) ?? null;
 }
 
-/** The binding data an HT mechanism hashes with the token: tls-exporter for -EXPR, nothing for -NONE. */
+/** The binding data an HT mechanism hashes with the token. */
 function bindingDataFor(mechanism: HtMechanismName, binding: ChannelBinding | null): Buffer {
-  if (mechanism === 'HT-SHA-256-NONE') return Buffer.alloc(0);
-  if (binding?.type !== 'tls-exporter') throw new ScramError('AUTH_CHANNEL_BINDING', `${mechanism} needs the tls-exporter binding, which this connection does not have.`);
+  const wanted = HT_BINDING[mechanism];
+  if (wanted === null) return Buffer.alloc(0);
+  if (binding?.type !== wanted) throw new ScramError('AUTH_CHANNEL_BINDING', `${mechanism} needs the ${wanted} binding, which this connection does not have.`);
   return binding.data;
 }
 
@@ -116,8 +139,8 @@ export class HtExchange {
 export interface FastLoginOptions {
   sasl2: Sasl2;
   store: FastTokenStore;
-  /** This connection's binding for the types the server lists, or null. */
-  channelBinding: () => ChannelBinding | null;
+  /** This connection's binding for the types the server lists, and whether SCRAM -PLUS is offered. */
+  channel: () => TokenChannel;
 }
 
 /** What the SASL2 login asks of FAST on one stream. */
@@ -169,7 +192,7 @@ export function setupFast(options: FastLoginOptions): FastLogin {
 
   const factory = {
     create: ([name]: string[]) => {
-      exchange = new HtExchange(name as HtMechanismName, options.channelBinding());
+      exchange = new HtExchange(name as HtMechanismName, options.channel().binding);
       return exchange;
     },
   };
@@ -196,7 +219,8 @@ export function setupFast(options: FastLoginOptions): FastLogin {
         }
         return true;
       }
-      requested = mechanismToRequest(offered, options.channelBinding());
+      exchange = null;
+      requested = mechanismToRequest(offered, options.channel());
       if (requested && !streamFeatures.some((element) => element?.is('request-token', NS_FAST))) {
         streamFeatures.push(xml('request-token', { xmlns: NS_FAST, mechanism: requested }));
       }
@@ -209,7 +233,7 @@ export function setupFast(options: FastLoginOptions): FastLogin {
     get offered() {
       return offered;
     },
-    usable: () => usableToken(store.get(), offered, options.channelBinding()),
+    usable: () => usableToken(store.get(), offered, options.channel()),
     authenticate: async (done, username, token) => {
       proving = token;
       requested = null;
@@ -217,8 +241,11 @@ export function setupFast(options: FastLoginOptions): FastLogin {
       try {
         await done({ username, password: '' });
       } catch (error) {
-        // A token the server refuses is never tried again (XEP-0484 4.4): the password decides.
-        if ((error as Error | null)?.name === 'SASLError') store.set(null);
+        // A token that did not log in is never tried again (XEP-0484 4.4): the password decides.
+        // Not only a <failure/>: a server that answers it out of order, or without proving that
+        // it holds the token, must not keep the account stuck on it. Only a passing fault keeps it.
+        const condition = (error as { name?: string; condition?: string } | null)?.name === 'SASLError' ? (error as { condition?: string }).condition : null;
+        if (condition !== 'temporary-auth-failure') store.set(null);
         throw error;
       } finally {
         proving = null;

@@ -267,7 +267,8 @@ export interface OfferedAuthentication {
  * where it lists them), with the mechanism's own hash, in base64.
  */
 export function downgradeProtectionHash(hash: ScramHash, offered: OfferedAuthentication): string {
-  const join = (names: readonly string[]) => [...names].sort().join('\u001e');
+  // Sets, as servers hash them (mod_sasl_ssdp): a name listed twice counts once.
+  const join = (names: readonly string[]) => [...new Set(names)].sort().join('\u001e');
   const text = offered.channelBindings ? `${join(offered.mechanisms)}\u001f${join(offered.channelBindings)}` : join(offered.mechanisms);
   return createHash(DIGESTS[hash].node).update(text, 'utf8').digest('base64');
 }

@@ -251,8 +251,12 @@ export class XmppSession {
     // XEP-0198 inside SASL2: a <resumed/> counts only when this login asked to resume, and only with
     // an h this client can have sent (a larger one would make stream management read past its queue).
     let resumeAsked = false;
+    /** This stream's login already settled XEP-0198 inline (enabled, resumed or failed). */
+    let smSettledInline = false;
     entity.on('status', (status: string) => {
-      if (status === 'connect') resumeAsked = false;
+      if (status !== 'connect') return;
+      resumeAsked = false;
+      smSettledInline = false;
     });
     const smSasl2: Sasl2 = {
       use: (ns, request, response) =>
@@ -264,6 +268,7 @@ export class XmppSession {
             return asked;
           },
           (answer) => {
+            smSettledInline = true;
             if (answer.is('resumed') && !(resumeAsked && plausibleAck(answer.attrs['h'], sm))) {
               entity.emit('error', new StreamViolation('undefined-condition', 'The server resumed a stream this client did not ask to resume, or acknowledged more stanzas than were sent (XEP-0198 4).'));
               return;
@@ -273,13 +278,20 @@ export class XmppSession {
         ),
       setup: (setup) => auth.sasl2.setup(setup),
     };
+    const smBind2: typeof auth.bind2 = {
+      use: (ns, request, response) =>
+        auth.bind2.use(ns, request, (answer) => {
+          smSettledInline = true;
+          return response(answer);
+        }),
+    };
     // XEP-0198 once per stream: ejabberd lists <sm/> again in the features after a SASL2 success
-    // that already enabled or resumed it, and asking twice fails stream management altogether.
+    // that already settled it inline, and asking twice fails stream management altogether.
     const smFeatures = {
       use: (name: string, ns: string, handler: Parameters<typeof features.use>[2]) =>
-        features.use(name, ns, (context, next, element) => (sm.enabled || sm.enableSent ? next() : handler(context, next, element))),
+        features.use(name, ns, (context, next, element) => (smSettledInline || sm.enabled || sm.enableSent ? next() : handler(context, next, element))),
     };
-    const sm = streamManagement({ streamFeatures: smFeatures, entity, middleware: mw, sasl2: smSasl2, bind2: auth.bind2 });
+    const sm = streamManagement({ streamFeatures: smFeatures, entity, middleware: mw, sasl2: smSasl2, bind2: smBind2 });
     sm.requestAckInterval = options.streamManagement?.requestAckIntervalMs ?? 30_000;
     sm.timeout = options.streamManagement?.timeoutMs ?? 60_000;
     const caller = new IqCaller({ entity, middleware: mw }, { bare: this.jid });

@@ -11,6 +11,7 @@ import { startBenchNetwork, type BenchNetwork } from './network.ts';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { runScenarioA, runScenarioB } from './scenario-login.ts';
+import { runScenarioG } from './scenario-profiles.ts';
 import { runScenarioF } from './scenario-roster.ts';
 import { runScenarioC } from './scenario-scram.ts';
 import { runScenarioE } from './scenario-ui.ts';
@@ -63,6 +64,9 @@ async function bench(options: BenchOptions, cleanups: Array<() => Promise<void>>
         break;
       case 'f':
         results.scenarios.f = await runScenarioF({ runs: options.runs, smoke: options.smoke, scratch, log });
+        break;
+      case 'g':
+        results.scenarios.g = await runScenarioG({ testbed, network, delays: options.delays, runs: options.runs, log });
         break;
     }
     log(`(${scenario}) took ${Math.round((performance.now() - at) / 1000)} s`);

@@ -14,7 +14,7 @@ import type { ConnectionRecord } from '../support/delay-tcp.ts';
 import { startHttpsHosts, type HttpsHosts } from '../support/https-hosts.ts';
 import type { NetworkReply, NetworkRequest, NetworkSpec } from './network-process.ts';
 import {
-  ADDRESSES, benchRecords, DNS_PORT, DNSMASQ_PORT, DOMAIN, hopHost, HOSTING, poshUrlOf, PROPER, redirectChain, XMPP_PORTS,
+  ADDRESSES, benchRecords, DNS_PORT, DNSMASQ_PORT, DOMAIN, hopHost, HOSTING, ORG, poshUrlOf, PROPER, redirectChain, XMPP_PORTS,
   type PipelineSize,
 } from './topology.ts';
 
@@ -55,6 +55,7 @@ function networkSpec(testbed: Testbed, delays: Delays): NetworkSpec {
       { name: 'web-hops', listen: { host: ADDRESSES.hopProxy, port: 443 }, upstream: web, rttMs: delays.webMs },
       { name: 'xmpp-direct', listen: { host: ADDRESSES.hostingProxy, port: XMPP_PORTS.direct }, upstream: { host: xmpp, port: XMPP_PORTS.direct }, rttMs: delays.xmppMs },
       { name: 'xmpp-starttls', listen: { host: ADDRESSES.hostingProxy, port: XMPP_PORTS.starttls }, upstream: { host: xmpp, port: XMPP_PORTS.starttls }, rttMs: delays.xmppMs },
+      { name: 'ejabberd-direct', listen: { host: ADDRESSES.ejabberdProxy, port: XMPP_PORTS.direct }, upstream: { host: testbed.addresses.ejabberd, port: XMPP_PORTS.direct }, rttMs: delays.xmppMs },
     ],
   };
 }
@@ -145,6 +146,7 @@ export async function startBenchNetwork({ testbed, delays, dir }: NetworkOptions
           [DOMAIN]: certificates.example,
           [HOSTING]: certificates.hosting,
           [PROPER]: certificates.proper,
+          [ORG]: certificates.exampleOrg,
           ...Object.fromEntries(hops.map((hop, index) => [hopHost(index + 1), hop])),
         },
       },
@@ -158,6 +160,7 @@ export async function startBenchNetwork({ testbed, delays, dir }: NetworkOptions
     });
 
     const document = fingerprintsDocument(certificates.presented.der);
+    const orgDocument = fingerprintsDocument(certificates.ejabberd.der);
     const setSize = async (size: PipelineSize): Promise<void> => {
       await dns?.stop();
       dns = null;
@@ -176,6 +179,10 @@ export async function startBenchNetwork({ testbed, delays, dir }: NetworkOptions
           }
         });
       }
+      web.routes.set(poshUrlOf(ORG), (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(orgDocument)) });
+        response.end(orgDocument);
+      });
     };
     await setSize({ name: 'S', srvRecords: 2, redirects: 0 });
 

@@ -65,6 +65,7 @@ export async function runScenarioC({ testbed, runs, scratch, log }: ScramContext
   const rows = await measure(testbed, 4096, runs, log);
   log(`  a second testbed with ${MANY_ITERATIONS} iterations on ${ADDRESSES.testbedManyIterations.xmpp}`);
   const many = await startTestbed({
+    ejabberd: false,
     runtimeDir: join(scratch, 'testbed-many-iterations'),
     addresses: ADDRESSES.testbedManyIterations,
     scramIterations: MANY_ITERATIONS,

@@ -6,7 +6,7 @@ import { normalizeDomain } from '../../src/verify/domain.ts';
 
 export const ADDRESSES = {
   /** The testbed (Prosody, its dnsmasq and nginx) the bench starts for itself. */
-  testbed: { dns: '127.0.50.1:5353', web: '127.0.50.2', xmpp: '127.0.50.3' },
+  testbed: { dns: '127.0.50.1:5353', web: '127.0.50.2', xmpp: '127.0.50.3', ejabberd: '127.0.50.7' },
   /** A second testbed with 10,000 SCRAM iterations, for scenario (c) only. */
   testbedManyIterations: { dns: '127.0.50.4:5353', web: '127.0.50.5', xmpp: '127.0.50.6' },
   /** The bench's own dnsmasq (port 5353), with the records of the current size. */
@@ -19,6 +19,8 @@ export const ADDRESSES = {
   hostingProxy: '127.0.50.13',
   /** The redirect hops' HTTPS, delayed. */
   hopProxy: '127.0.50.14',
+  /** ejabberd.example.net (example.org's XMPP server, the second implementation): XMPP, delayed. */
+  ejabberdProxy: '127.0.50.15',
   /** The bench's HTTPS host behind the web proxies (every POSH URL of the bench). */
   webHost: '127.0.50.20',
 } as const;
@@ -26,6 +28,9 @@ export const ADDRESSES = {
 export const DOMAIN = normalizeDomain('example.com');
 export const HOSTING = 'hosting.example.net';
 export const PROPER = 'proper.example';
+/** The testbed's second server: example.org on ejabberd, delegated to ejabberd.example.net by POSH. */
+export const ORG = 'example.org';
+export const EJABBERD = 'ejabberd.example.net';
 export const DNS_PORT = 53;
 export const DNSMASQ_PORT = 5353;
 export const XMPP_PORTS = { starttls: 5222, direct: 5223 } as const;
@@ -77,10 +82,13 @@ export function benchRecords(size: PipelineSize): DnsRecords {
   srv.push(
     { name: `_xmpps-client._tcp.${PROPER}`, target: PROPER, port: XMPP_PORTS.direct, priority: 0, weight: 10 },
     { name: `_xmpp-client._tcp.${PROPER}`, target: PROPER, port: XMPP_PORTS.starttls, priority: 0, weight: 10 },
+    { name: `_xmpps-client._tcp.${ORG}`, target: EJABBERD, port: XMPP_PORTS.direct, priority: 0, weight: 10 },
   );
   const hosts: Record<string, string[]> = {
     [DOMAIN]: [ADDRESSES.exampleProxy],
     [PROPER]: [ADDRESSES.hostingProxy],
+    [ORG]: [ADDRESSES.exampleProxy],
+    [EJABBERD]: [ADDRESSES.ejabberdProxy],
   };
   for (const target of targets) hosts[target] = [ADDRESSES.hostingProxy];
   for (let index = 1; index < 10; index += 1) hosts[hopHost(index)] = [ADDRESSES.hopProxy];

@@ -16,6 +16,7 @@ import { encodePathPart } from '../../src/testbed/prosody.ts';
 import type { TimedStep } from '../../src/verify/types.ts';
 import { enableCarbons } from '../../src/xmpp/carbons.ts';
 import { createChatClient } from '../../src/xmpp/chat-client.ts';
+import { memoryTokenStore } from '../../src/xmpp/fast.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { withMiddleman, type Rewrites } from '../support/middleman.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
@@ -127,7 +128,8 @@ describe('the login profile follows the stream features', () => {
     await writeFile(file, tampered);
 
     const logFrom = (await testbed.prosodyLog()).length;
-    const session = testbedSession(testbed, jid, { password: () => 'tampered-password' });
+    const tokens = memoryTokenStore();
+    const session = testbedSession(testbed, jid, { password: () => 'tampered-password', fastTokens: tokens });
     started.push(session);
     let wentOnline = false;
     session.events.on('online', () => (wentOnline = true));
@@ -135,6 +137,8 @@ describe('the login profile follows the stream features', () => {
     expect(session.loginProfile).toBe('sasl2');
     expect(session.problem).toMatchObject({ code: 'AUTH_SERVER_SIGNATURE', permanent: true });
     expect(wentOnline).toBe(false);
+    // XEP-0484: the token that came in that <success/> is not kept from a server that proved nothing.
+    expect(tokens.get()).toBeNull();
     const log = await sentSince(logFrom);
     expect(log).toMatch(/<authenticate/);
     // No roster, no presence, no carbons iq: nothing after the success that proved nothing.

@@ -160,14 +160,22 @@ describe.each(SERVERS)('$server ($domain)', (column) => {
     });
   });
 
-  it.runIf(column.tls12)('RFC 5929 and XEP-0440: on TLS 1.2, where the server lists tls-server-end-point, the login binds to the presented certificate', async () => {
+  it.runIf(column.tls12)('RFC 5929 and XEP-0440: on TLS 1.2, where the server lists tls-server-end-point, the login binds to the presented certificate, and so does its FAST token (HT-SHA-256-ENDP)', async () => {
     const { jid, password } = await freshUser('endpoint');
-    const session = testbedSession(testbed, jid, { password: () => password, manual: column.tls12!(), fastTokens: null });
+    const store = memoryTokenStore();
+    const agent = crypto.randomUUID();
+    const session = testbedSession(testbed, jid, { password: () => password, manual: column.tls12!(), fastTokens: store, userAgentId: agent });
     started.push(session);
     expect(await session.start()).toBe('online');
     expect(session.lastReport?.connection?.protocol).toBe('TLSv1.2');
     expect(session.login).toMatchObject({ channelBinding: 'tls-server-end-point', downgradeChecked: true });
     expect(session.login?.mechanism).toMatch(column.plus);
+    expect(store.get()?.mechanism, 'never the unbound HT-SHA-256-NONE where the channel can bind').toBe('HT-SHA-256-ENDP');
+    await session.stop();
+    const next = testbedSession(testbed, jid, { password: () => password, manual: column.tls12!(), fastTokens: store, userAgentId: agent });
+    started.push(next);
+    expect(await next.start()).toBe('online');
+    expect(next.login).toMatchObject({ method: 'token', mechanism: 'HT-SHA-256-ENDP', channelBinding: 'tls-server-end-point' });
   });
 
   it('RFC 5802 6: a server that offers -PLUS to a client that cannot bind is refused before any SASL byte', async () => {

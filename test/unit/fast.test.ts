@@ -9,6 +9,9 @@ import { HtExchange, mechanismToRequest, memoryTokenStore, NS_FAST, readIssuedTo
 import type { ChannelBinding } from '../../src/xmpp/scram.ts';
 
 const EXPORTER: ChannelBinding = { type: 'tls-exporter', data: Buffer.alloc(32, 7) };
+const END_POINT: ChannelBinding = { type: 'tls-server-end-point', data: Buffer.alloc(32, 9) };
+/** A channel for the token rules: its binding, and whether SCRAM -PLUS is on offer. */
+const on = (binding: ChannelBinding | null, plusOffered = binding !== null) => ({ binding, plusOffered });
 const SECRET = 'secret-token:fast-abc';
 const hmac = (label: string, binding: Buffer) => createHmac('sha256', SECRET).update(Buffer.concat([Buffer.from(label), binding])).digest();
 const latin1 = (bytes: Buffer) => bytes.toString('latin1');
@@ -19,6 +22,7 @@ describe('HT mechanisms (draft-schmaus-kitten-sasl-ht 3)', () => {
   it.each([
     { rule: '3.1: HT-SHA-256-NONE hashes "Initiator" alone', name: 'HT-SHA-256-NONE' as const, binding: null, data: Buffer.alloc(0) },
     { rule: '3.1: HT-SHA-256-EXPR hashes "Initiator" with the tls-exporter data (RFC 9266)', name: 'HT-SHA-256-EXPR' as const, binding: EXPORTER, data: EXPORTER.data },
+    { rule: '3.1: HT-SHA-256-ENDP hashes "Initiator" with the tls-server-end-point data (RFC 5929)', name: 'HT-SHA-256-ENDP' as const, binding: END_POINT, data: END_POINT.data },
   ])('$rule', async ({ name, binding, data }) => {
     const exchange = new HtExchange(name, binding);
     const response = await exchange.response({ username: 'alice', password: SECRET });
@@ -39,29 +43,37 @@ describe('HT mechanisms (draft-schmaus-kitten-sasl-ht 3)', () => {
     expect(exchange.proven).toBe(false);
   });
 
-  it('RFC 9266: HT-SHA-256-EXPR without the tls-exporter binding is refused before anything is sent', () => {
-    expect(() => new HtExchange('HT-SHA-256-EXPR', null)).toThrow(expect.objectContaining({ code: 'AUTH_CHANNEL_BINDING' }));
+  it.each([
+    { rule: 'RFC 9266: HT-SHA-256-EXPR without tls-exporter', name: 'HT-SHA-256-EXPR' as const, binding: null },
+    { rule: 'RFC 5929: HT-SHA-256-ENDP with tls-exporter data instead of the end point', name: 'HT-SHA-256-ENDP' as const, binding: EXPORTER },
+  ])('$rule is refused before anything is sent', ({ name, binding }) => {
+    expect(() => new HtExchange(name, binding)).toThrow(expect.objectContaining({ code: 'AUTH_CHANNEL_BINDING' }));
   });
 });
 
 describe('XEP-0484 token rules', () => {
   const now = Date.parse('2026-12-02T00:00:00Z');
   it.each([
-    { rule: '4.2: a token of an offered mechanism, not expired, is used', kept: token('HT-SHA-256-NONE', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], binding: null, usable: true },
-    { rule: '4.2: an expired token is not tried (it would only cost a round trip)', kept: token('HT-SHA-256-NONE', '2026-12-01T00:00:00Z'), offered: ['HT-SHA-256-NONE'], binding: null, usable: false },
-    { rule: '4.2: a token whose mechanism the server no longer offers is not tried', kept: token('HT-SHA-256-EXPR', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], binding: EXPORTER, usable: false },
-    { rule: 'RFC 9266: a channel-bound token is not tried on a channel without tls-exporter', kept: token('HT-SHA-256-EXPR', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-EXPR'], binding: null, usable: false },
-    { rule: '4.2: an expiry that is not a date is not a token', kept: token('HT-SHA-256-NONE', 'soon'), offered: ['HT-SHA-256-NONE'], binding: null, usable: false },
-  ])('$rule', ({ kept, offered, binding, usable }) => {
-    expect(usableToken(kept, offered, binding, now)).toBe(usable ? kept : null);
+    { rule: '4.2: a token of an offered mechanism, not expired, is used', kept: token('HT-SHA-256-EXPR', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-EXPR'], channel: on(EXPORTER), usable: true },
+    { rule: '4.2: an unbound token where nothing can bind and nothing bound is offered is used', kept: token('HT-SHA-256-NONE', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], channel: on(null, false), usable: true },
+    { rule: '4.2: an expired token is not tried (it would only cost a round trip)', kept: token('HT-SHA-256-EXPR', '2026-12-01T00:00:00Z'), offered: ['HT-SHA-256-EXPR'], channel: on(EXPORTER), usable: false },
+    { rule: '4.2: a token whose mechanism the server no longer offers is not tried', kept: token('HT-SHA-256-EXPR', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], channel: on(EXPORTER), usable: false },
+    { rule: 'RFC 9266: a channel-bound token is not tried on a channel without tls-exporter', kept: token('HT-SHA-256-EXPR', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-EXPR'], channel: on(END_POINT), usable: false },
+    { rule: 'RFC 5802 6: an unbound token is not tried where the channel can bind (a downgrade)', kept: token('HT-SHA-256-NONE', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], channel: on(EXPORTER), usable: false },
+    { rule: 'RFC 5802 6: nor where SCRAM -PLUS is offered and this channel cannot bind', kept: token('HT-SHA-256-NONE', '2026-12-03T00:00:00Z'), offered: ['HT-SHA-256-NONE'], channel: on(null, true), usable: false },
+    { rule: '4.2: an expiry that is not a date is not a token', kept: token('HT-SHA-256-EXPR', 'soon'), offered: ['HT-SHA-256-EXPR'], channel: on(EXPORTER), usable: false },
+  ])('$rule', ({ kept, offered, channel, usable }) => {
+    expect(usableToken(kept, offered, channel, now)).toBe(usable ? kept : null);
   });
 
   it.each([
-    { rule: 'a token is requested bound to the channel where it can be', offered: ['HT-SHA-256-NONE', 'HT-SHA-256-EXPR'], binding: EXPORTER, mechanism: 'HT-SHA-256-EXPR' },
-    { rule: 'without tls-exporter the unbound mechanism is requested', offered: ['HT-SHA-256-EXPR', 'HT-SHA-256-NONE'], binding: null, mechanism: 'HT-SHA-256-NONE' },
-    { rule: 'no mechanism of ours: no request', offered: ['HT-SHA-256-UNIQ'], binding: EXPORTER, mechanism: null },
-  ])('4.1: $rule', ({ offered, binding, mechanism }) => {
-    expect(mechanismToRequest(offered, binding)).toBe(mechanism);
+    { rule: 'a token is requested bound to the channel where it can be', offered: ['HT-SHA-256-NONE', 'HT-SHA-256-ENDP', 'HT-SHA-256-EXPR'], channel: on(EXPORTER), mechanism: 'HT-SHA-256-EXPR' },
+    { rule: 'on TLS 1.2 with tls-server-end-point listed, bound to the end point', offered: ['HT-SHA-256-NONE', 'HT-SHA-256-ENDP', 'HT-SHA-256-EXPR'], channel: on(END_POINT), mechanism: 'HT-SHA-256-ENDP' },
+    { rule: 'unbound only where nothing binds and nothing bound is offered', offered: ['HT-SHA-256-EXPR', 'HT-SHA-256-NONE'], channel: on(null, false), mechanism: 'HT-SHA-256-NONE' },
+    { rule: 'no unbound token where SCRAM -PLUS is offered and this channel cannot bind', offered: ['HT-SHA-256-EXPR', 'HT-SHA-256-NONE'], channel: on(null, true), mechanism: null },
+    { rule: 'no mechanism of ours: no request', offered: ['HT-SHA-256-UNIQ'], channel: on(EXPORTER), mechanism: null },
+  ])('4.1: $rule', ({ offered, channel, mechanism }) => {
+    expect(mechanismToRequest(offered, channel)).toBe(mechanism);
   });
 
   it.each([
@@ -100,7 +112,7 @@ describe('XEP-0484 with a server a real one is not', () => {
     const sasl2 = fakeSasl2();
     const store = memoryTokenStore();
     store.set(token('HT-SHA-256-NONE'));
-    const fast = setupFast({ sasl2, store, channelBinding: () => null });
+    const fast = setupFast({ sasl2, store, channel: () => on(null, false) });
     await sasl2.handlers.get(NS_FAST)![0](offer);
     const kept = fast.usable();
     expect(kept).not.toBeNull();
@@ -113,19 +125,35 @@ describe('XEP-0484 with a server a real one is not', () => {
     const done = () => sasl2.fast!.auth({ authenticate, entity: null, userAgent: undefined, streamFeatures: [], features: null, credentials: { username: 'alice', password: '' } }).then(() => undefined);
     await expect(fast.authenticate(done, 'alice', kept!)).rejects.toMatchObject({ code: 'AUTH_SERVER_SIGNATURE' });
     expect(fast.proven()).toBe(false);
+    // 4.4: a token that did not log in is not tried again, or the account would be stuck on it.
+    expect(store.get()).toBeNull();
+  });
+
+  it.each([
+    { rule: 'XEP-0388 6: a <continue/> this client cannot follow drops the token', error: new Error('SASL continue is not supported yet'), kept: false },
+    { rule: 'XEP-0484 4.4: a <failure/> with <not-authorized/> drops it', error: Object.assign(new Error('not-authorized'), { name: 'SASLError', condition: 'not-authorized' }), kept: false },
+    { rule: 'RFC 6120 6.5.12: <temporary-auth-failure/> keeps it for the next attempt', error: Object.assign(new Error('temporary'), { name: 'SASLError', condition: 'temporary-auth-failure' }), kept: true },
+  ])('$rule', async ({ error, kept }) => {
+    const sasl2 = fakeSasl2();
+    const store = memoryTokenStore();
+    store.set(token('HT-SHA-256-NONE'));
+    const fast = setupFast({ sasl2, store, channel: () => on(null, false) });
+    await sasl2.handlers.get(NS_FAST)![0](offer);
+    await expect(fast.authenticate(() => Promise.reject(error), 'alice', fast.usable()!)).rejects.toBe(error);
+    expect(store.get() !== null).toBe(kept);
   });
 
   it('4.3: a <token/> arriving with nothing asked for it (no request, no token login) is not kept', async () => {
     const sasl2 = fakeSasl2();
     const store = memoryTokenStore();
-    setupFast({ sasl2, store, channelBinding: () => null });
+    setupFast({ sasl2, store, channel: () => on(null, false) });
     await sasl2.handlers.get(NS_FAST)![1](xml('token', { xmlns: NS_FAST, token: SECRET, expiry: hour() }));
     expect(store.get()).toBeNull();
   });
 
   it('4.1: a password login asks for one token, however often sasl2 asks its FAST part', async () => {
     const sasl2 = fakeSasl2();
-    setupFast({ sasl2, store: memoryTokenStore(), channelBinding: () => null });
+    setupFast({ sasl2, store: memoryTokenStore(), channel: () => on(null, false) });
     await sasl2.handlers.get(NS_FAST)![0](offer);
     const features: Array<ReturnType<typeof xml> | undefined> = [undefined];
     const ask = () => sasl2.fast!.auth({ authenticate: async () => undefined, entity: null, userAgent: undefined, streamFeatures: features, features: null, credentials: { username: 'alice', password: 'pw' } });

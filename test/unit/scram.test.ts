@@ -158,6 +158,7 @@ describe('XEP-0474 downgrade protection', () => {
   it.each([
     { rule: '3: mechanisms sorted and joined by U+001E, U+001F, then the binding types likewise', hash: 'sha-1' as const, offered: offer, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS\u001ftls-exporter\u001etls-server-end-point', node: 'sha1' },
     { rule: '3: without a XEP-0440 list, the mechanisms alone', hash: 'sha-1' as const, offered: { ...offer, channelBindings: null }, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS', node: 'sha1' },
+    { rule: '3: the offer is a set: a mechanism listed twice counts once', hash: 'sha-1' as const, offered: { ...offer, mechanisms: [...offer.mechanisms, 'PLAIN'] }, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS\u001ftls-exporter\u001etls-server-end-point', node: 'sha1' },
     { rule: '3: the hash is the mechanism\'s own (SHA-256 for SCRAM-SHA-256)', hash: 'sha-256' as const, offered: offer, text: 'PLAIN\u001eSCRAM-SHA-1\u001eSCRAM-SHA-1-PLUS\u001ftls-exporter\u001etls-server-end-point', node: 'sha256' },
   ])('$rule', ({ hash, offered, text, node }) => {
     expect(downgradeProtectionHash(hash, offered)).toBe(sha(node, text));
