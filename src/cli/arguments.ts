@@ -18,6 +18,8 @@ export interface CheckArguments {
   json: boolean;
   timeoutMs: number;
   cacheDir: string | undefined;
+  /** Also log in as this bare JID after a verified handshake (the password from stdin). */
+  login: string | undefined;
 }
 
 export type ParsedCommand = { kind: 'help' } | { kind: 'check'; args: CheckArguments };
@@ -35,10 +37,13 @@ Options:
   --json                one JSON object on stdout instead of the report
   --timeout MS          overall budget in milliseconds (default 15000)
   --cache-dir DIR       keep POSH material in DIR between runs and show whether it was used
+  --login JID           after a verified handshake, log in as JID and show how: SASL2 or RFC 6120,
+                        the mechanism, the channel binding, XEP-0474 (the password is the first
+                        line of stdin, e.g. posh-check example.com --login alice@example.com < file)
   -h, --help            this text
 
 Exit status: 0 verified (--no-connect: POSH material valid), 1 not verified
-(--no-connect: POSH absent, invalid or unreachable), 2 bad usage.`;
+(--no-connect: POSH absent, invalid or unreachable; --login: or the login failed), 2 bad usage.`;
 
 /** A mistake in how posh-check was called: exit status 2. */
 export class UsageError extends DnaError<'USAGE'> {
@@ -91,6 +96,7 @@ export async function parseCommandLine(argv: string[]): Promise<ParsedCommand> {
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         'cache-dir': { type: 'string' },
+        login: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -126,6 +132,14 @@ export async function parseCommandLine(argv: string[]): Promise<ParsedCommand> {
     }
     timeoutMs = Number(values.timeout);
   }
+  const login = values.login;
+  if (login !== undefined) {
+    const at = login.indexOf('@');
+    if (at <= 0 || login.includes('/') || login.slice(at + 1).toLowerCase() !== domain) {
+      throw new UsageError(`--login takes a bare JID of ${domain}, e.g. alice@${domain}, not "${login}".`);
+    }
+    if (service !== 'xmpp-client' || values['no-connect']) throw new UsageError('--login needs the client delegation with a connection: drop --no-connect and --service xmpp-server.');
+  }
   const caFiles = values.ca ?? [];
   const caPem = await Promise.all(caFiles.map(readAnchors));
   return {
@@ -140,6 +154,7 @@ export async function parseCommandLine(argv: string[]): Promise<ParsedCommand> {
       json: values.json ?? false,
       timeoutMs,
       cacheDir: values['cache-dir'],
+      login,
     },
   };
 }

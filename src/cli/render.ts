@@ -3,12 +3,15 @@
 import { styleText } from 'node:util';
 import type { DelegationReport } from '../verify/report.ts';
 import type { PoshStep } from '../verify/types.ts';
+import type { LoginCheck } from './login-check.ts';
 
 type Style = 'green' | 'red' | 'yellow' | 'cyan' | 'dim' | 'bold';
 
 export interface RenderOptions {
   color: boolean;
   now?: Date;
+  /** posh-check --login: how the login went, drawn after the verdict. */
+  login?: LoginCheck | null;
 }
 
 interface Node {
@@ -155,6 +158,22 @@ function verdictSection(report: DelegationReport, paint: Paint): Node {
   return { text: `Verdict  ${text}`, children: [{ text: verdict.reason }] };
 }
 
+/** posh-check --login: how the server proved the user, and what tied the proof to this TLS channel. */
+function loginSection(check: LoginCheck, paint: Paint): Node {
+  const { login, problem } = check;
+  if (!login) return { text: `Login    ${paint('red', `✘ ${check.jid} did not log in (${problem?.code ?? 'SESSION_FAILED'})`)}`, children: [{ text: problem?.message ?? '' }] };
+  const profile = login.profile === 'sasl2' ? 'SASL2 (XEP-0388) with Bind 2 (XEP-0386)' : 'SASL, a stream restart and resource binding (RFC 6120)';
+  const binding = login.channelBinding ? paint('green', `bound to the TLS channel with ${login.channelBinding}`) : paint('yellow', 'not bound to the TLS channel (the server offers no -PLUS login)');
+  return {
+    text: `Login    ${paint('green', `✔ ${check.jid} with ${login.mechanism}`)}`,
+    children: [
+      { text: profile },
+      { text: binding },
+      { text: login.downgradeChecked ? 'the offer was checked against the server\'s hash of it (XEP-0474)' : 'the server sent no hash of its offer (no XEP-0474)' },
+    ],
+  };
+}
+
 /** What the admin would publish, after the tree; empty when nothing would help. */
 function hintSection(report: DelegationReport, paint: Paint): string[] {
   const { hint } = report;
@@ -170,6 +189,7 @@ export function renderReport(report: DelegationReport, options: RenderOptions): 
     connectionSection(report, paint),
     certificateSection(report, paint),
     verdictSection(report, paint),
+    options.login ? loginSection(options.login, paint) : null,
   ].filter((node): node is Node => node !== null);
   const lines: string[] = [];
   drawTree({ text: `${paint('bold', report.domain)}  ${report.service}  ${paint('dim', `total ${ms(report.timings.totalMs)}`)}`, children: sections }, lines);

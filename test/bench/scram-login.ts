@@ -64,7 +64,9 @@ export async function scramLoginTiming(implementation: ScramImplementation, targ
   const credentials = { username: target.username, password: target.password };
   if (implementation === 'ours') {
     // A fresh cache: every login derives the key, as a first login does.
-    sasl({ streamFeatures: features, saslFactory }, useScram(saslFactory, { entity, credentials, saltedPasswordCache: new SaltedPasswordCache() }).authenticate);
+    // SCRAM-SHA-1 unbound, as the stock mechanism runs it: the same exchange on both sides ("n,,").
+    const scram = useScram(saslFactory, { entity, credentials, saltedPasswordCache: new SaltedPasswordCache() });
+    sasl({ streamFeatures: features, saslFactory }, (authenticate, mechanisms) => scram.authenticate(authenticate, mechanisms.filter((name) => name === 'SCRAM-SHA-1')));
   } else {
     saslScramSha1(saslFactory);
     sasl({ streamFeatures: features, saslFactory }, async (authenticate) => authenticate(credentials, 'SCRAM-SHA-1'));
@@ -74,13 +76,14 @@ export async function scramLoginTiming(implementation: ScramImplementation, targ
   entity.on('send', (element: Element) => {
     if (element.is('auth', NS_SASL)) authAt = epochMs();
   });
-  entity.on('nonza', (element: Element) => {
-    if (element.is('success', NS_SASL)) successAt = epochMs();
-  });
   entity.on('error', () => undefined);
   try {
     const online = once(entity, 'online');
     await entity.connect(entity.options.service);
+    // After connect: a new connection drops every 'nonza' listener but the client's own.
+    entity.on('nonza', (element: Element) => {
+      if (element.is('success', NS_SASL)) successAt = epochMs();
+    });
     await entity.open({ domain: target.domain });
     await online;
   } catch (error) {
