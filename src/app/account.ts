@@ -194,6 +194,7 @@ export class Account {
       delegation: tuning.delegation,
       userAgentId: this.userAgentId,
       fastTokens: this.fastTokens,
+      allowPlain: () => this.record.scramPinned !== true,
     });
     this.#follow(session);
     this.chat.attach(session);
@@ -232,6 +233,11 @@ export class Account {
       const attemptId = this.attempt?.attemptId;
       if (!login || !attemptId) return;
       this.login = login;
+      // Pinning (XEP-0474 1): once SCRAM or a token worked, a server offering only PLAIN is refused.
+      if (login.mechanism !== 'PLAIN' && !this.record.scramPinned) {
+        this.record = { ...this.record, scramPinned: true };
+        this.#deps.storage.accounts.put(this.record);
+      }
       emit('connection.login', { accountId, attemptId, login });
     });
     session.events.on('state', ({ state, problem, retryInMs, retryAt }) => {

@@ -176,6 +176,7 @@ const accountRecordSchema: JsonSchema = {
     rememberPassword: { type: 'boolean' },
     isDemo: { type: 'boolean' },
     createdAt: { type: 'string' },
+    scramPinned: { type: 'boolean' },
   },
 };
 

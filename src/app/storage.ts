@@ -10,6 +10,8 @@ export interface AccountRecord {
   rememberPassword: boolean;
   isDemo: boolean;
   createdAt: string;
+  /** This account has logged in with SCRAM or a FAST token: PLAIN is never offered its password again. */
+  scramPinned?: boolean;
 }
 
 export interface AccountStore {

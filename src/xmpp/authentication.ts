@@ -39,8 +39,12 @@ export interface AuthenticationOptions {
   /** Asked at every authentication, so a session never keeps more than it is given. */
   credentials: () => SaslCredentials;
   saltedPasswordCache: SaltedPasswordCache;
-  /** Allow PLAIN when the server offers no SCRAM (still only inside verified TLS). */
-  allowPlain: boolean;
+  /**
+   * Allow PLAIN when the server offers no SCRAM (still only inside verified TLS). Asked at each
+   * login: false once the account has proven SCRAM or a token, since a server that then offers only
+   * PLAIN asks for the password itself, which is what someone in the middle would do.
+   */
+  allowPlain: () => boolean;
   /** The resource prefix for Bind 2 (XEP-0386 <tag/>); the server adds its own unique part. */
   resourceTag: string;
   /** XEP-0388 <user-agent id=…/>: stable for this account, so the server can tell its clients apart. */
@@ -145,7 +149,13 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
       await options.timeStep(label(prefix, chosen.mechanism, [bound, why]), () => scram.authenticate(authenticate, mechanisms));
       return;
     }
-    if (options.allowPlain && mechanisms.includes('PLAIN') && entity.isSecure()) {
+    if (mechanisms.includes('PLAIN') && !options.allowPlain()) {
+      throw new ScramError(
+        'AUTH_DOWNGRADE',
+        'This account has logged in with SCRAM before, and the server now offers only PLAIN, which would hand the password to whoever answers, someone in the middle included. The client does not send it; ask the admin why SCRAM is gone.',
+      );
+    }
+    if (mechanisms.includes('PLAIN') && entity.isSecure()) {
       plainChosen = true;
       mechanism = 'PLAIN';
       await options.timeStep(label(prefix, 'PLAIN', ['no SCRAM offered; inside verified TLS', why]), async () => {

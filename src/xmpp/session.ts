@@ -69,8 +69,11 @@ export interface SessionOptions {
   random?: () => number;
   /** From the first byte of an attempt to online (pipeline, SASL, bind). */
   attemptTimeoutMs?: number;
-  /** PLAIN when the server offers no SCRAM, inside verified TLS only (default true). */
-  allowPlain?: boolean;
+  /**
+   * PLAIN when the server offers no SCRAM, inside verified TLS only (default true). Asked at each
+   * login; the app answers false once the account has proven SCRAM or a token (pinning, XEP-0474 1).
+   */
+  allowPlain?: boolean | (() => boolean);
   /**
    * false: never bind SASL to the TLS channel, and so refuse a server that offers -PLUS (a test of
    * the downgrade rule). Default: bind whenever the channel allows it.
@@ -220,7 +223,7 @@ export class XmppSession {
       streamFeatures: features,
       credentials: () => ({ username: localOf(this.jid), password: options.password() }),
       saltedPasswordCache,
-      allowPlain: options.allowPlain ?? true,
+      allowPlain: typeof options.allowPlain === 'function' ? options.allowPlain : () => options.allowPlain !== false,
       resourceTag: options.resource ?? 'posh',
       channelBinding: (listed) => (options.bindChannel === false ? null : channelBindingOf(entity.socket as TLSSocket | null, listed)),
       userAgentId: options.userAgentId ?? randomUUID(),

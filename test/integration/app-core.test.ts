@@ -98,6 +98,8 @@ describe('FAST tokens (XEP-0484) are kept like the password', () => {
     await connect(first, account.id);
     expect(await loginLabel(first.core, account.id)).toMatch(/^SASL2 SCRAM-/);
     expect(JSON.parse(storage.secrets.get(`${account.id}.fast`) ?? 'null')).toMatchObject({ mechanism: 'HT-SHA-256-EXPR' });
+    // XEP-0474 1: the account is pinned to SCRAM from now on (PLAIN alone would be refused).
+    expect(storage.accounts.list().find((record) => record.id === account.id)?.scramPinned).toBe(true);
     await first.core.dispose();
 
     // The next start of the app: the kept token logs in, and the server sees the token mechanism.

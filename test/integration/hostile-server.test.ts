@@ -380,6 +380,21 @@ describe('a hostile server: what the session relies on', () => {
     }
   });
 
+  it('XEP-0474 1 (pinning): once the account has proven SCRAM, a server that offers only PLAIN is refused, and the password is not sent', async () => {
+    const port = nextPort++;
+    const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script: { online: () => undefined } });
+    const features = createChatClient({ ...sessionOptions(port), allowPlain: () => false });
+    try {
+      expect(await features.session.start()).toBe('auth-failed');
+      expect(features.session.problem).toMatchObject({ code: 'AUTH_DOWNGRADE', permanent: true });
+      expect(features.session.problem?.message).toMatch(/has logged in with SCRAM before/);
+      expect(server.connections[0]?.elements.map((element) => element.name)).not.toContain('auth');
+    } finally {
+      await features.session.stop();
+      await server.stop();
+    }
+  });
+
   it('RFC 6120 6 and RFC 5802: a server that offers binding without any SASL never gets the session online, and no stanza', async () => {
     const port = nextPort++;
     const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script: { online: () => undefined, skipAuthentication: true } });

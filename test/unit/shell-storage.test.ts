@@ -71,6 +71,14 @@ describe('each store round-trips through its own file', () => {
     expect((await readdir(dir)).sort()).toEqual(['accounts.json', 'posh-cache.json', 'settings.json']);
   });
 
+  it('XEP-0474 1: an account pinned to SCRAM stays pinned in a new process; a record from before the pin reads as unpinned', async () => {
+    const dir = await newDir();
+    open(dir).accounts.put({ ...ALICE, scramPinned: true });
+    expect(open(dir).accounts.list()).toEqual([{ ...ALICE, scramPinned: true }]);
+    open(dir).accounts.put(ALICE);
+    expect(open(dir).accounts.list()[0]?.scramPinned).toBeUndefined();
+  });
+
   it('a fresh directory has the default settings and no accounts', async () => {
     const storage = open(await newDir());
     expect(storage.settings.get()).toEqual({ maxPoshLifetimeSeconds: 604_800 });
