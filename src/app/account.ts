@@ -194,7 +194,8 @@ export class Account {
       delegation: tuning.delegation,
       userAgentId: this.userAgentId,
       fastTokens: this.fastTokens,
-      allowPlain: () => this.record.scramPinned !== true,
+      // A kept token also proves SCRAM worked once (accounts from before the pin was recorded).
+      allowPlain: () => this.record.scramPinned !== true && this.fastTokens.get() === null,
     });
     this.#follow(session);
     this.chat.attach(session);
@@ -234,7 +235,7 @@ export class Account {
       if (!login || !attemptId) return;
       this.login = login;
       // Pinning (XEP-0474 1): once SCRAM or a token worked, a server offering only PLAIN is refused.
-      if (login.mechanism !== 'PLAIN' && !this.record.scramPinned) {
+      if (/^(SCRAM|HT)-/.test(login.mechanism) && !this.record.scramPinned) {
         this.record = { ...this.record, scramPinned: true };
         this.#deps.storage.accounts.put(this.record);
       }

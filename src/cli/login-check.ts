@@ -44,12 +44,39 @@ export async function checkLogin(options: LoginCheckOptions): Promise<LoginCheck
   }
 }
 
-/** The first line of what stdin carries (a pipe or a file): the password, without its newline. */
-export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream, limit = 4096): Promise<string> {
-  let text = '';
-  for await (const chunk of stdin) {
-    text += chunk.toString();
-    if (text.includes('\n') || text.length > limit) break;
+/** Longer than any password a person types or a manager generates. */
+const MAX_PASSWORD_BYTES = 4096;
+
+/**
+ * The first line of what stdin carries (a pipe or a file): the password, without its newline.
+ * Throws with a sentence when nothing comes within `timeoutMs`, or when it is empty or too long.
+ */
+export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream & { destroy?: () => void }, timeoutMs: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const read = (async () => {
+    for await (const chunk of stdin) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      chunks.push(buffer);
+      bytes += buffer.length;
+      if (buffer.includes(0x0a) || bytes > MAX_PASSWORD_BYTES) break;
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  try {
+    if ((await Promise.race([read.then(() => 'read' as const), late])) === 'late') {
+      stdin.destroy?.();
+      throw new Error(`No password came on stdin within ${timeoutMs} ms; give it as the first line of a file or a pipe.`);
+    }
+  } finally {
+    clearTimeout(timer);
   }
-  return text.split(/\r?\n/, 1)[0]!.slice(0, limit);
+  // Decoded once, whole: a character split across two chunks stays one character.
+  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+  if (Buffer.byteLength(line) > MAX_PASSWORD_BYTES) throw new Error(`The password on stdin is longer than ${MAX_PASSWORD_BYTES} bytes; nothing was sent.`);
+  if (line === '') throw new Error('The first line of stdin is empty; it must hold the password.');
+  return line;
 }

@@ -47,7 +47,13 @@ export async function runPoshCheck(argv: string[], terminal: Terminal): Promise<
       terminal.stderr.write(`posh-check: --login reads the password of ${args.login} from stdin; give it a file or a pipe, so it never shows on a terminal or a command line.\n`);
       return EXIT_USAGE;
     }
-    const password = await readPasswordFromStdin(terminal.stdin);
+    let password: string;
+    try {
+      password = await readPasswordFromStdin(terminal.stdin, args.timeoutMs);
+    } catch (error) {
+      terminal.stderr.write(`posh-check: ${messageOf(error)}\n`);
+      return EXIT_USAGE;
+    }
     login = await checkLogin({ jid: args.login, password, dns: args.dns, extraAnchorsPem: args.caPem, timeoutMs: args.timeoutMs });
   }
   if (args.json) {

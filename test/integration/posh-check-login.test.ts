@@ -54,6 +54,12 @@ describe.each([
 });
 
 describe('posh-check --login usage', () => {
+  it('an empty stdin is refused with a sentence before any login (exit 2)', async () => {
+    const run = await poshCheck(['example.com', ...common(), '--login', 'alice@example.com'], '');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/first line of stdin is empty/);
+  });
+
   it.each([
     { rule: 'a JID of another domain', args: ['example.com', '--login', 'dave@example.org'], message: /--login takes a bare JID of example\.com/ },
     { rule: 'a full JID', args: ['example.com', '--login', 'alice@example.com/phone'], message: /--login takes a bare JID/ },

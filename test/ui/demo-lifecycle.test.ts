@@ -58,7 +58,8 @@ describe('nothing of the demo outlives the app', () => {
   ])('$rule', async ({ signal, graceMs }) => {
     const { shell, runtimeDir } = await demoShell();
     try {
-      await until(() => /alice@example\.com is online/.test(shell.output()), 60_000, 'the demo starting from the command line');
+      // Inside the test's own 60 s, so that a demo that does not start says why (its output) here.
+      await until(() => /alice@example\.com is online/.test(shell.output()), 40_000, 'the demo starting from the command line');
     } catch (error) {
       await shell.stop('SIGKILL');
       throw new Error(`${(error as Error).message}\n${shell.output()}`, { cause: error });
