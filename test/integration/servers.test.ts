@@ -34,6 +34,8 @@ interface ServerColumn {
   /** The SASL mechanisms `jid` authenticated with (or tried) since `mark`, in order; waits for `count` of them. */
   logins(jid: string, mark: number, count: number): Promise<string[]>;
   upstream(): Upstream;
+  /** An account on a host of this server that offers only the RFC 6120 login, where it has one. */
+  legacy?: string;
   /** A direct TLS port held to TLS 1.2 that lists tls-server-end-point (XEP-0440), where the server has one. */
   tls12?: () => { host: string; port: number; directTls: boolean };
 }
@@ -56,6 +58,8 @@ const SERVERS: ServerColumn[] = [
       return prosodyLogins(mark);
     },
     upstream: () => ({ host: testbed.addresses.xmpp, port: 5223, servername: 'example.com', certificate: testbed.certificates.presented }),
+    // proper.example's VirtualHost offers only the RFC 6120 login.
+    legacy: 'carol@proper.example',
   },
   {
     server: 'ejabberd 24.12',
@@ -70,6 +74,9 @@ const SERVERS: ServerColumn[] = [
     },
     upstream: () => ({ host: testbed.addresses.ejabberd, port: EJABBERD_PORTS.directTls, servername: 'example.org', certificate: testbed.certificates.ejabberd }),
     tls12: () => ({ host: 'ejabberd.example.net', port: EJABBERD_PORTS.directTls12, directTls: true }),
+    // No legacy-only host: ejabberd 24.12 offers SASL2 on every stream it encrypts, and behind a
+    // TLS-offloading front (plain TCP to ejabberd) it refuses the client's GS2 "y" (RFC 5802 6)
+    // with "Invalid channel binding", although it offers no -PLUS there (see docs/ARCHITECTURE.md).
   },
 ];
 
@@ -90,6 +97,21 @@ describe.each(SERVERS)('$server ($domain)', (column) => {
     expect(session.login?.mechanism).toMatch(column.plus);
     expect(session.fullJid).toMatch(new RegExp(`^${jid.replace('.', '\\.')}/posh`));
     expect(await column.logins(jid, mark, 1)).toEqual([session.login?.mechanism]);
+  });
+
+  it.runIf(column.legacy)('RFC 6120 6 and 7: where only the legacy login is offered, SASL, a stream restart and resource binding log in (no SASL2 attempted)', async () => {
+    const jid = column.legacy!;
+    const session = testbedSession(testbed, jid, { fastTokens: memoryTokenStore() });
+    started.push(session);
+    const sent: string[] = [];
+    session.parts.entity.on('send', (element: { toString(): string }) => sent.push(element.toString()));
+    expect(await session.start()).toBe('online');
+    expect(session.lastReport?.verdict.verified).toBe(true);
+    expect(session.login).toMatchObject({ profile: 'sasl', method: 'password' });
+    expect(session.login?.mechanism).toMatch(/^SCRAM-/);
+    expect(session.fullJid).toMatch(new RegExp(`^${jid.replace('.', '\\.')}/.+`));
+    expect(sent.some((xml) => /urn:xmpp:sasl:2/.test(xml)), 'no SASL2').toBe(false);
+    expect(sent.some((xml) => /urn:ietf:params:xml:ns:xmpp-bind/.test(xml)), 'RFC 6120 7 resource binding').toBe(true);
   });
 
   it('XEP-0484: the first login is given a token; a reconnection proves it instead of the password, and resumes (XEP-0198) in the same <authenticate/>', async () => {
