@@ -12,6 +12,7 @@ import type { StreamFeatures } from '@xmpp/stream-features';
 import { xml, type Element } from '@xmpp/xml';
 import Factory from 'saslmechanisms';
 import { HT_BINDING, setupFast, type FastTokenStore } from './fast.ts';
+import type { LoginFacts } from './login-facts.ts';
 import { authenticationError, NS_SASL2, SaslRefusal, ScramError, useScram, type ChannelBinding, type SaltedPasswordCache, type SaslCredentials, type SaslMechanism } from './scram.ts';
 
 /** XEP-0440: the channel-binding types a server lists in its stream features. */
@@ -70,17 +71,12 @@ export interface Authentication {
    * the session checks this before it believes an `online`.
    */
   serverProven(): boolean;
-  /** How the current login went: SASL2 (XEP-0388) or the RFC 6120 profile. */
-  readonly profile: 'sasl2' | 'sasl' | null;
-  /** The channel-binding type that protected the current login (RFC 5802 -PLUS, HT-*-EXPR), or null. */
-  readonly channelBinding: string | null;
-  /** What the current login proved: the password (SCRAM or PLAIN) or a FAST token. */
-  readonly method: 'password' | 'token' | null;
-  /** The server's XEP-0474 hash of its offer matched what this client received. */
-  readonly downgradeChecked: boolean;
-  /** The mechanism of the current login, or null before one. */
-  readonly mechanism: string | null;
+  /** The login this connection runs or ran (also one that failed), or null before a mechanism was chosen. */
+  readonly attempt: LoginAttempt | null;
 }
+
+/** A login as far as it went: all of LoginFacts but resumption, which only the session knows. */
+export type LoginAttempt = Omit<LoginFacts, 'resumed'>;
 
 export function setupAuthentication(options: AuthenticationOptions): Authentication {
   const { entity } = options;
@@ -115,14 +111,12 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     credentials: options.credentials,
     saltedPasswordCache: options.saltedPasswordCache,
     channelBinding: channelBinding ? () => channelBinding(listedBindings) : undefined,
-    offered: () => ({ mechanisms: offeredMechanisms[profile ?? 'sasl'], channelBindings: listedBindings }),
+    offered: () => ({ mechanisms: offeredMechanisms[chosen?.profile ?? 'sasl'], channelBindings: listedBindings }),
   });
   saslFactory.use('PLAIN', PlainMechanism);
   let plainChosen = false;
-  let profile: Authentication['profile'] = null;
-  let channelBound: string | null = null;
-  let method: Authentication['method'] = null;
-  let mechanism: string | null = null;
+  /** The current login's profile, method, mechanism and binding, once chosen. */
+  let chosen: Omit<LoginAttempt, 'downgradeChecked'> | null = null;
 
   /** A step's label: the mechanism, then what a person may want to know about it. */
   const label = (prefix: string, mechanism: string, notes: ReadonlyArray<string | null>): string => {
@@ -132,21 +126,17 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
 
   /** The password login; `why` says why it runs where a token was tried first. */
   const choose = (profileName: 'sasl2' | 'sasl') => async (authenticate: Authenticate, mechanisms: string[], why: string | null = null): Promise<void> => {
-    profile = profileName;
     plainChosen = false;
-    channelBound = null;
-    method = 'password';
-    mechanism = null;
+    chosen = null;
     if (!options.credentials().password) {
       throw new ScramError('AUTH_NEEDS_PASSWORD', `The server needs the password${why ? `: ${why}` : ''}.`);
     }
     const prefix = profileName === 'sasl2' ? 'SASL2' : 'SASL';
-    const chosen = scram.mechanismFor(mechanisms);
-    if (chosen) {
-      channelBound = chosen.binding?.type ?? null;
-      mechanism = chosen.mechanism;
-      const bound = channelBound ? `channel binding ${channelBound}` : null;
-      await options.timeStep(label(prefix, chosen.mechanism, [bound, why]), () => scram.authenticate(authenticate, mechanisms));
+    const scramChoice = scram.mechanismFor(mechanisms);
+    if (scramChoice) {
+      chosen = { profile: profileName, method: 'password', mechanism: scramChoice.mechanism, channelBinding: scramChoice.binding?.type ?? null };
+      const bound = chosen.channelBinding ? `channel binding ${chosen.channelBinding}` : null;
+      await options.timeStep(label(prefix, scramChoice.mechanism, [bound, why]), () => scram.authenticate(authenticate, mechanisms));
       return;
     }
     if (mechanisms.includes('PLAIN') && !options.allowPlain()) {
@@ -157,7 +147,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     }
     if (mechanisms.includes('PLAIN') && entity.isSecure()) {
       plainChosen = true;
-      mechanism = 'PLAIN';
+      chosen = { profile: profileName, method: 'password', mechanism: 'PLAIN', channelBinding: null };
       await options.timeStep(label(prefix, 'PLAIN', ['no SCRAM offered; inside verified TLS', why]), async () => {
         try {
           await authenticate(options.credentials(), 'PLAIN');
@@ -183,12 +173,9 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     const token = fast?.usable();
     let why: string | null = null;
     if (fast && token) {
-      profile = 'sasl2';
       plainChosen = false;
-      method = 'token';
-      mechanism = token.mechanism;
-      channelBound = HT_BINDING[token.mechanism];
-      const bound = channelBound ? `channel binding ${channelBound}` : null;
+      chosen = { profile: 'sasl2', method: 'token', mechanism: token.mechanism, channelBinding: HT_BINDING[token.mechanism] };
+      const bound = chosen.channelBinding ? `channel binding ${chosen.channelBinding}` : null;
       try {
         await options.timeStep(label('FAST', token.mechanism, ['token, XEP-0484', bound]), () =>
           fast.authenticate((credentials) => authenticate(credentials, token.mechanism), options.credentials().username, token).catch((error: unknown) => {
@@ -218,10 +205,7 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
   entity.on('status', (status: string) => {
     if (status !== 'connecting' && status !== 'connect') return;
     plainChosen = false;
-    profile = null;
-    channelBound = null;
-    method = null;
-    mechanism = null;
+    chosen = null;
     scram.forget();
     fast?.forget();
   });
@@ -230,29 +214,20 @@ export function setupAuthentication(options: AuthenticationOptions): Authenticat
     sasl2: guardedSasl2,
     bind2: guardedInline(bind2, entity),
     serverProven,
-    get profile() {
-      return profile;
-    },
-    get channelBinding() {
-      return channelBound;
-    },
-    get method() {
-      return method;
-    },
-    get downgradeChecked() {
-      return scram.downgradeChecked();
-    },
-    get mechanism() {
-      return mechanism;
+    get attempt() {
+      return chosen ? { ...chosen, downgradeChecked: scram.downgradeChecked() } : null;
     },
   };
 }
 
-/** What to do with a handler's failure: the entity's error, never an unhandled rejection. */
-function reportTo(entity: Client): (error: unknown) => void {
-  return (error) => {
-    entity.emit('error', error);
-  };
+/** Runs an inline answer's handler; its failure, thrown or rejected, is the entity's error, never an unhandled rejection. */
+function deliver(entity: Client, response: (answer: Element) => unknown, answer: Element): void {
+  const report = (error: unknown) => entity.emit('error', error);
+  try {
+    void Promise.resolve(response(answer)).catch(report);
+  } catch (error) {
+    report(error);
+  }
 }
 
 /**
@@ -261,16 +236,10 @@ function reportTo(entity: Client): (error: unknown) => void {
  * nothing from an unproven server is acted upon, and a handler's failure is the entity's error.
  */
 function guarded(sasl2: Sasl2, serverProven: () => boolean, entity: Client): Sasl2 {
-  const report = reportTo(entity);
   return {
     use: (ns, request, response) =>
       sasl2.use(ns, request, (answer) => {
-        if (!serverProven()) return;
-        try {
-          void Promise.resolve(response(answer)).catch(report);
-        } catch (error) {
-          report(error);
-        }
+        if (serverProven()) deliver(entity, response, answer);
       }),
     setup: (options) => sasl2.setup(options),
   };
@@ -278,15 +247,7 @@ function guarded(sasl2: Sasl2, serverProven: () => boolean, entity: Client): Sas
 
 /** Bind 2's inline answers, the same way: a failure is the entity's error. */
 function guardedInline(bind2: Bind2, entity: Client): Bind2 {
-  const report = reportTo(entity);
   return {
-    use: (ns, request, response) =>
-      bind2.use(ns, request, (answer) => {
-        try {
-          void Promise.resolve(response(answer)).catch(report);
-        } catch (error) {
-          report(error);
-        }
-      }),
+    use: (ns, request, response) => bind2.use(ns, request, (answer) => deliver(entity, response, answer)),
   };
 }

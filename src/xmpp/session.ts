@@ -22,7 +22,7 @@ import { DnaError, messageOf } from '../verify/errors.ts';
 import type { DelegationReport } from '../verify/report.ts';
 import type { ConnectCandidate, Domain, StepEvent } from '../verify/types.ts';
 import { runDelegationAttempt } from './attempt.ts';
-import { setupAuthentication, type Authentication } from './authentication.ts';
+import { setupAuthentication, type Authentication, type LoginAttempt } from './authentication.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { channelBindingOf } from './channel-binding.ts';
 import { Emitter } from './emitter.ts';
@@ -42,7 +42,6 @@ export type SessionState = 'offline' | 'connecting' | 'online' | 'reconnecting' 
 
 export type { SessionProblem } from './failure.ts';
 export type { LoginFacts } from './login-facts.ts';
-
 
 export interface ManualServer {
   host: string;
@@ -338,35 +337,18 @@ export class XmppSession {
 
   /** This session's carbons were enabled inside Bind 2 (XEP-0386), so no iq is needed. */
   get carbonsEnabledInline(): boolean {
-    return this.#carbonsInline && this.#auth?.profile === 'sasl2' && this.#phase === 'online';
+    return this.#carbonsInline && this.#auth?.attempt?.profile === 'sasl2' && this.#phase === 'online';
   }
 
-  /** The channel binding that protected the current login (RFC 5802 -PLUS), or null. */
-  get channelBinding(): string | null {
-    return this.#auth?.channelBinding ?? null;
+  /** The login of the current attempt as far as it went, also one that failed (null before a mechanism was chosen). */
+  get loginAttempt(): LoginAttempt | null {
+    return this.#auth?.attempt ?? null;
   }
 
   /** How the current connection logged in, while online. */
   get login(): LoginFacts | null {
-    const auth = this.#auth;
-    if (this.#phase !== 'online' || !auth?.profile || !auth.method || !auth.mechanism) return null;
-    const { profile, method, mechanism, channelBinding, downgradeChecked } = auth;
-    return { profile, method, mechanism, channelBinding, downgradeChecked, resumed: this.#resumed };
-  }
-
-  /** The current login's SCRAM exchange carried the server's XEP-0474 hash of its offer, and it matched. */
-  get downgradeChecked(): boolean {
-    return this.#auth?.downgradeChecked ?? false;
-  }
-
-  /** What the current login proved: the password or a FAST token (XEP-0484). */
-  get loginMethod(): 'password' | 'token' | null {
-    return this.#auth?.method ?? null;
-  }
-
-  /** How the current login authenticated: SASL2 (XEP-0388) or the RFC 6120 profile. */
-  get loginProfile(): 'sasl2' | 'sasl' | null {
-    return this.#auth?.profile ?? null;
+    const attempt = this.#auth?.attempt;
+    return this.#phase === 'online' && attempt ? { ...attempt, resumed: this.#resumed } : null;
   }
 
   get isOnline(): boolean {

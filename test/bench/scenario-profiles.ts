@@ -13,6 +13,7 @@ import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.
 import { memoryTokenStore, type FastTokenStore } from '../../src/xmpp/fast.ts';
 import type { SessionOptions } from '../../src/xmpp/session.ts';
 import { roundTripsOf } from '../support/delay-tcp.ts';
+import { nextEvent } from '../support/sessions.ts';
 import type { BenchNetwork, Delays } from './network.ts';
 import { summarize, type Summary } from './stats.ts';
 import { DOMAIN, ORG, PROPER } from './topology.ts';
@@ -75,19 +76,9 @@ function lookupsSettledAt(client: ChatFeatures): number | null {
   return srv === undefined || posh === undefined ? null : Math.max(srv, dns ?? srv, posh);
 }
 
-function online(client: ChatFeatures, timeoutMs = 20_000): Promise<{ resumed: boolean; at: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`not online within ${timeoutMs} ms (${client.session.state}: ${client.session.problem?.message ?? ''})`));
-    }, timeoutMs);
-    const off = client.session.events.on('online', ({ resumed }) => {
-      clearTimeout(timer);
-      off();
-      resolve({ resumed, at: epochMs() });
-    });
-  });
-}
+/** The next online of `client`, and when it came (on the clock the steps use). */
+const online = (client: ChatFeatures): Promise<{ resumed: boolean; at: number }> =>
+  nextEvent(client.session.events, 'online', () => true, 20_000).then(({ resumed }) => ({ resumed, at: epochMs() }));
 
 export async function runScenarioG({ testbed, network, delays, runs, log }: ProfilesContext): Promise<ProfileResult[]> {
   log('(g) login profiles on both servers: RFC 6120, SASL2 + Bind 2, FAST at the next start, SM resumed inside SASL2');

@@ -188,7 +188,7 @@ describe('ejabberd: XmppSession logs in and chats', () => {
     expect(await session.start()).toBe('online');
     const { report: delegation } = await report;
     expect(delegation.verdict).toMatchObject({ verified: true, prooftype: 'POSH', code: 'OK_POSH' });
-    expect(session.loginProfile).toBe('sasl2');
+    expect(session.login?.profile).toBe('sasl2');
     // ejabberd's logger writes a moment after the login.
     const logins = async () => ejabberdAuthentications((await testbed.ejabberdLog()).slice(before));
     await until(async () => (await logins()).length > 0, 5000, 'ejabberd logging the login');

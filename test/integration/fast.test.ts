@@ -53,7 +53,7 @@ describe('XEP-0484 FAST on Prosody 13', () => {
     const first = session(jid, password, store, agent);
     let from = (await testbed.prosodyLog()).length;
     expect(await first.start()).toBe('online');
-    expect(first.loginMethod).toBe('password');
+    expect(first.login?.method).toBe('password');
     const issued = store.get();
     // Bound to the TLS 1.3 exporter of the channel it is used on (HT-SHA-256-EXPR), so it cannot be replayed elsewhere.
     expect(issued).toMatchObject({ mechanism: 'HT-SHA-256-EXPR', token: expect.stringMatching(/.{16,}/) });
@@ -65,8 +65,8 @@ describe('XEP-0484 FAST on Prosody 13', () => {
     const back = nextEvent(first.events, 'online', () => true, 15_000);
     (first.parts.entity.socket as Socket).destroy();
     expect(await back).toMatchObject({ resumed: true });
-    expect(first.loginMethod).toBe('token');
-    expect(first.channelBinding).toBe('tls-exporter');
+    expect(first.login?.method).toBe('token');
+    expect(first.login?.channelBinding).toBe('tls-exporter');
     expect(await authenticationsSince(from), 'the server saw the token mechanism, not SCRAM').toEqual(['HT-SHA-256-EXPR']);
     expect(authSteps(first).at(-1)?.label).toBe('FAST HT-SHA-256-EXPR (token, XEP-0484; channel binding tls-exporter)');
     // 4.3: the server rotated it in that <success/> (the testbed rotates at every use); the new one is kept.
@@ -78,7 +78,7 @@ describe('XEP-0484 FAST on Prosody 13', () => {
     from = (await testbed.prosodyLog()).length;
     const next = session(jid, password, store, agent);
     expect(await next.start()).toBe('online');
-    expect(next.loginMethod).toBe('token');
+    expect(next.login?.method).toBe('token');
     expect(await authenticationsSince(from)).toEqual(['HT-SHA-256-EXPR']);
   });
 
@@ -90,7 +90,7 @@ describe('XEP-0484 FAST on Prosody 13', () => {
     const from = (await testbed.prosodyLog()).length;
     const refused = session(jid, password, store, crypto.randomUUID());
     expect(await refused.start()).toBe('online');
-    expect(refused.loginMethod).toBe('password');
+    expect(refused.login?.method).toBe('password');
     expect(await authenticationsSince(from)).toEqual(['HT-SHA-256-EXPR', expect.stringMatching(/^SCRAM-SHA-(1|256)-PLUS$/)]);
     const [token, password2] = authSteps(refused);
     expect(token).toMatchObject({ ok: false, label: expect.stringMatching(/^FAST HT-SHA-256-EXPR/) });
@@ -127,7 +127,7 @@ describe('XEP-0484 FAST on Prosody 13', () => {
     const store = memoryTokenStore();
     const legacy = session('carol@proper.example', testbed.users['carol@proper.example']!, store, crypto.randomUUID());
     expect(await legacy.start()).toBe('online');
-    expect(legacy.loginProfile).toBe('sasl');
+    expect(legacy.login?.profile).toBe('sasl');
     expect(store.get()).toBeNull();
   });
 });

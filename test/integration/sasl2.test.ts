@@ -98,7 +98,7 @@ describe('the login profile follows the stream features', () => {
     const online = nextEvent(session.events, 'online');
     expect(await session.start()).toBe('online');
     await online;
-    expect(session.loginProfile).toBe(profile);
+    expect(session.login?.profile).toBe(profile);
     expect(session.fullJid).toMatch(new RegExp(`^${jid.replace('.', '\\.')}/.+`));
     // The legacy profile enables XEP-0198 beside binding; its answer may come after the bind result.
     await until(() => session.parts.streamManagement.enabled, 2000, 'XEP-0198 enabled');
@@ -111,11 +111,11 @@ describe('the login profile follows the stream features', () => {
     expect(bind?.ok).toBe(true);
     // RFC 5802 6 and RFC 9266: Prosody 13 offers SCRAM-SHA-1-PLUS and lists tls-exporter (XEP-0440);
     // on TLS 1.3 the login is bound to this very channel, and the timeline says so.
-    expect(session.channelBinding).toBe('tls-exporter');
+    expect(session.login?.channelBinding).toBe('tls-exporter');
     expect(seen.sent.some((xml) => /mechanism="SCRAM-SHA-(1|256)-PLUS"/.test(xml))).toBe(true);
     expect(steps(session).find((step) => step.name === 'auth')?.label).toMatch(/-PLUS \(channel binding tls-exporter\)$/);
     // XEP-0474 (mod_sasl_ssdp): the server's hash of its offer came in its first SCRAM message, and matched.
-    expect(session.downgradeChecked).toBe(true);
+    expect(session.login?.downgradeChecked).toBe(true);
   });
 
   it('XEP-0388 7.3.2 and RFC 5802 5.1: a server whose SASL2 success carries a wrong signature is refused, and nothing is sent after it', async () => {
@@ -134,7 +134,7 @@ describe('the login profile follows the stream features', () => {
     let wentOnline = false;
     session.events.on('online', () => (wentOnline = true));
     expect(await session.start()).toBe('auth-failed');
-    expect(session.loginProfile).toBe('sasl2');
+    expect(session.loginAttempt?.profile).toBe('sasl2');
     expect(session.problem).toMatchObject({ code: 'AUTH_SERVER_SIGNATURE', permanent: true });
     expect(wentOnline).toBe(false);
     // XEP-0484: the token that came in that <success/> is not kept from a server that proved nothing.
@@ -163,7 +163,7 @@ describe('the login profile follows the stream features', () => {
       const state = await session.start();
       expect(session.lastReport?.verdict.code, 'the certificate itself is accepted').toBe('OK_POSH');
       // The proof was bound to the proxy's channel, not to the one Prosody sees: refused, never online.
-      expect(session.channelBinding).toBe('tls-exporter');
+      expect(session.loginAttempt?.channelBinding).toBe('tls-exporter');
       expect(state).toBe('auth-failed');
       expect(session.isOnline).toBe(false);
     });
