@@ -9,6 +9,10 @@ export const PROPER_DOMAIN = normalizeDomain('proper.example');
 /** The user domain ejabberd serves, delegated to EJABBERD_HOST and proven by POSH only. */
 export const EJABBERD_DOMAIN = normalizeDomain('example.org');
 export const EJABBERD_HOST = 'ejabberd.example.net';
+/** Multi-user chat (XEP-0045) services: Prosody's for example.com, one on a domain of its own, ejabberd's. */
+export const EXAMPLE_MUC_DOMAIN = normalizeDomain('conference.example.com');
+export const PROPER_MUC_DOMAIN = normalizeDomain('conference.proper.example');
+export const EJABBERD_MUC_DOMAIN = normalizeDomain('conference.example.org');
 
 export interface TestbedCertificates {
   ca: CertificateAuthority;
@@ -16,7 +20,7 @@ export interface TestbedCertificates {
   hosting: IssuedCertificate;
   /** example.com: only the HTTPS POSH host serves it. */
   example: IssuedCertificate;
-  /** proper.example with DNS-ID, SRV-IDs and XmppAddr: the OK_PKIX case. */
+  /** proper.example with DNS-ID, SRV-IDs and XmppAddr: the OK_PKIX case; also conference.proper.example's DNS-ID (its s2s). */
   proper: IssuedCertificate;
   /** hosting.example.net, expired yesterday. */
   expired: IssuedCertificate;
@@ -68,7 +72,7 @@ export async function createTestbedCertificates(dir: string): Promise<TestbedCer
   const proper = await ca.issue({
     name: 'proper.example',
     commonName: PROPER_DOMAIN,
-    dnsNames: [PROPER_DOMAIN],
+    dnsNames: [PROPER_DOMAIN, PROPER_MUC_DOMAIN],
     srvNames: [`_xmpp-client.${PROPER_DOMAIN}`, `_xmpp-server.${PROPER_DOMAIN}`],
     xmppAddrs: [PROPER_DOMAIN],
   });

@@ -13,7 +13,7 @@ import type { VariantName } from './variants.ts';
 
 type Method =
   | 'state' | 'setVariant' | 'rotateCertificate' | 'addUser' | 'webRequests' | 'prosodyLog' | 'prosodyPid'
-  | 'restartProsody' | 'stopProsody' | 'startProsody' | 'ejabberdLog' | 'ejabberdPid' | 'stopEjabberd' | 'startEjabberd';
+  | 'restartProsody' | 'stopProsody' | 'startProsody' | 'forgetMucOccupants' | 'ejabberdLog' | 'ejabberdPid' | 'stopEjabberd' | 'startEjabberd';
 
 interface Call {
   method: Method;
@@ -45,6 +45,8 @@ function dispatch(testbed: Testbed, call: Call): Promise<unknown> {
       return testbed.stopProsody();
     case 'startProsody':
       return testbed.startProsody();
+    case 'forgetMucOccupants':
+      return testbed.forgetMucOccupants(String(a));
     case 'ejabberdLog':
       return testbed.ejabberdLog();
     case 'ejabberdPid':
@@ -181,6 +183,7 @@ export async function connectTestbed(socketPath: string): Promise<RemoteTestbed>
     startProsody: async () => {
       await call('startProsody');
     },
+    forgetMucOccupants: async (roomJid) => (await call('forgetMucOccupants', [roomJid])) as number,
     ejabberdLog: async () => (await call('ejabberdLog')) as string,
     ejabberdPid: async () => (await call('ejabberdPid')) as number | null,
     stopEjabberd: async () => {

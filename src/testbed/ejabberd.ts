@@ -67,6 +67,10 @@ auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha256
 disable_sasl_mechanisms: [X-OAUTH2]
+acl:
+  local: {user_regexp: ""}
+access_rules:
+  local: {allow: local}
 # TLS 1.2 and 1.3 (per listener: a host-wide c2s_protocol_options would override the listeners').
 listen:
   - {port: ${EJABBERD_PORTS.starttls}, ip: ${ip}, module: ejabberd_c2s, starttls_required: true, protocol_options: ${TLS_OPTIONS}}
@@ -90,10 +94,14 @@ modules:
   mod_disco: {}
   mod_http_api: {}
   mod_mam: {default: always}
+  # XEP-0045 on conference.example.org: any account of example.org creates rooms, archived (XEP-0313) by default.
+  mod_muc: {host: "conference.@HOST@", access_create: local, access_persistent: local, default_room_options: {mam: true}}
   mod_offline: {}
   mod_ping: {}
   mod_privacy: {}
   mod_private: {}
+  # pep: each account's own nodes (XEP-0163), where XEP-0402 bookmarks live.
+  mod_pubsub: {plugins: [flat, pep], access_createnode: local}
   mod_roster: {versioning: true}
   mod_stream_mgmt: {}
   mod_vcard: {}

@@ -2,7 +2,7 @@
 // for the integration, UI, demo and benchmark suites (docs/ARCHITECTURE.md#the-testbed).
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createTestbedCertificates, EJABBERD_DOMAIN, EJABBERD_HOST, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN } from './certificates.ts';
+import { createTestbedCertificates, EJABBERD_DOMAIN, EJABBERD_HOST, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, PROPER_MUC_DOMAIN } from './certificates.ts';
 import { serveControl, type ControlServer } from './control.ts';
 import { dnsmasqArguments, dnsSockets, type DnsRecords } from './dnsmasq.ts';
 import { EJABBERD_PORTS, EJABBERD_STOP_GRACE_MS, ejabberdPaths, ejabberdSockets } from './ejabberd.ts';
@@ -18,7 +18,17 @@ import { readableDir } from './webroot.ts';
 export * from './types.ts';
 export { VARIANTS, VARIANT_DESCRIPTIONS, isVariant, type VariantName } from './variants.ts';
 export { missingPrograms, missingProgramError, INSTALL_HINT, TestbedError } from './programs.ts';
-export { EJABBERD_DOMAIN, EJABBERD_HOST, EXAMPLE_DOMAIN, HOSTING_HOST, PROPER_DOMAIN, type SerializedCertificate } from './certificates.ts';
+export {
+  EJABBERD_DOMAIN,
+  EJABBERD_HOST,
+  EJABBERD_MUC_DOMAIN,
+  EXAMPLE_DOMAIN,
+  EXAMPLE_MUC_DOMAIN,
+  HOSTING_HOST,
+  PROPER_DOMAIN,
+  PROPER_MUC_DOMAIN,
+  type SerializedCertificate,
+} from './certificates.ts';
 export { ejabberdAuthentications, EJABBERD_PORTS, type EjabberdAuthentication } from './ejabberd.ts';
 export type { WebRequest } from './nginx.ts';
 export { authenticationAttempts, PROSODY_PORTS, type XmppPorts } from './prosody.ts';
@@ -69,6 +79,8 @@ export function dnsRecords(addresses: TestbedAddresses): DnsRecords {
       srv(`_xmpp-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.starttls),
       srv(`_xmpps-client._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.directTls),
       srv(`_xmpp-server._tcp.${PROPER_DOMAIN}`, PROPER_DOMAIN, ports.s2s),
+      // A chat service is reached by servers only: proper.example's s2s port serves it too.
+      srv(`_xmpp-server._tcp.${PROPER_MUC_DOMAIN}`, PROPER_DOMAIN, ports.s2s),
       srv(`_xmpp-client._tcp.${EJABBERD_DOMAIN}`, EJABBERD_HOST, EJABBERD_PORTS.starttls),
       srv(`_xmpps-client._tcp.${EJABBERD_DOMAIN}`, EJABBERD_HOST, EJABBERD_PORTS.directTls),
     ],
@@ -76,6 +88,7 @@ export function dnsRecords(addresses: TestbedAddresses): DnsRecords {
       [EXAMPLE_DOMAIN]: [addresses.web],
       [HOSTING_HOST]: [addresses.xmpp],
       [PROPER_DOMAIN]: [addresses.xmpp],
+      [PROPER_MUC_DOMAIN]: [addresses.xmpp],
       // example.org's POSH host shares example.com's address (nginx picks the site by SNI).
       [EJABBERD_DOMAIN]: [addresses.web],
       [EJABBERD_HOST]: [ejabberdAddressOf(addresses)],

@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EJABBERD_DOMAIN,
   EXAMPLE_DOMAIN,
+  EXAMPLE_MUC_DOMAIN,
   HOSTING_HOST,
   issueHosting,
   PROPER_DOMAIN,
+  PROPER_MUC_DOMAIN,
   serializeCertificate,
   type HostingKind,
   type TestbedCertificates,
@@ -30,10 +32,12 @@ import type { IssuedCertificate } from './pki.ts';
 import { formatSocket, stopServer, waitUntilFree, type ServerProcess, type SocketAddress } from './processes.ts';
 import { TestbedError } from './programs.ts';
 import {
+  forgetOccupantsLua,
   PROSODY_PORTS,
   prosodyPaths,
   prosodySockets,
   reloadProsody,
+  runProsodyShell,
   startProsodyProcess,
   writeAccount,
   writeProsodyConfig,
@@ -131,6 +135,11 @@ export class TestbedMachine {
         // proper.example keeps the RFC 6120 login only: SASL, a stream restart, resource binding.
         { domain: PROPER_DOMAIN, certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath, legacyLogin: true },
       ],
+      mucs: [
+        { domain: EXAMPLE_MUC_DOMAIN },
+        // Rooms on a domain that is not the users' own, proven to servers by PKIX (its DNS-ID is in proper.example's certificate).
+        { domain: PROPER_MUC_DOMAIN, tls: { certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath } },
+      ],
     };
     this.ejabberdSetup = {
       dir: dirs.ejabberd,
@@ -186,10 +195,11 @@ export class TestbedMachine {
           certPath: certificates.hosting.certPath, keyPath: certificates.hosting.keyPath,
           webroot: this.webroot.roots[HOSTING_HOST],
         },
-        {
-          serverName: PROPER_DOMAIN, address: addresses.xmpp,
+        // Both without POSH: a check finds none (404) over a certificate that names them (PKIX).
+        ...[PROPER_DOMAIN, PROPER_MUC_DOMAIN].map((serverName) => ({
+          serverName, address: addresses.xmpp,
           certPath: certificates.proper.certPath, keyPath: certificates.proper.keyPath,
-        },
+        })),
         {
           serverName: EJABBERD_DOMAIN, address: addresses.web,
           certPath: certificates.exampleOrg.certPath, keyPath: certificates.exampleOrg.keyPath,
@@ -364,6 +374,24 @@ export class TestbedMachine {
     });
   }
 
+  forgetMucOccupants(roomJid: string): Promise<number> {
+    return this.serialized(async () => {
+      const room = roomJid.toLowerCase();
+      const services = (this.prosodySetup.mucs ?? []).map((muc) => muc.domain);
+      if (!room.includes('@') || !services.includes(room.slice(room.indexOf('@') + 1))) {
+        throw new TestbedError('TESTBED_BAD_OPTION', `${roomJid} is not a room of Prosody's chat services (${services.join(', ')}).`);
+      }
+      if (this.setup.running.prosody === null) {
+        throw new TestbedError('TESTBED_NOT_RUNNING', `Prosody is stopped, so ${roomJid} has no occupants to forget: call startProsody() first.`);
+      }
+      const output = await runProsodyShell(this.setup.programs.prosody!, this.prosodySetup, forgetOccupantsLua(room));
+      const count = /Result: (\d+)/.exec(output)?.[1];
+      if (count === undefined) throw new TestbedError('TESTBED_PROSODY_SHELL', `Prosody's admin shell answered "${output}" for ${roomJid}, not a number of occupants.`);
+      this.setup.log(`${room} forgot its ${count} occupant(s)`);
+      return Number(count);
+    });
+  }
+
   stopEjabberd(): Promise<void> {
     return this.serialized(async () => {
       const ejabberd = this.setup.running.ejabberd;
@@ -455,6 +483,7 @@ export function facadeOf(machine: TestbedMachine, startupMs: number, controlSock
       await machine.stopProsody();
       await machine.startProsody();
     },
+    forgetMucOccupants: (roomJid) => machine.forgetMucOccupants(roomJid),
     ejabberdLog: () => readFile(ejabberdPaths(setup.dirs.ejabberd).log, 'utf8').catch(() => ''),
     ejabberdPid: async () => setup.running.ejabberd?.pid ?? null,
     stopEjabberd: () => machine.stopEjabberd(),

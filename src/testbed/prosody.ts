@@ -1,7 +1,8 @@
 // Prosody for the testbed: its configuration, its account files, and its process.
+import { execFile } from 'node:child_process';
 import { createHash, createHmac, pbkdf2, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { spawnServer, stopServer, waitUntilBound, type ServerProcess, type SocketAddress } from './processes.ts';
@@ -26,6 +27,16 @@ export interface ProsodyHost {
   legacyLogin?: boolean;
 }
 
+/** A multi-user chat service (XEP-0045) with its archive (XEP-0313), a component of Prosody. */
+export interface ProsodyMuc {
+  domain: string;
+  /**
+   * What it presents to a server-to-server stream addressed to it. Absent: the certificate of the
+   * host its name is a subdomain of (mod_tls looks there).
+   */
+  tls?: { certPath: string; keyPath: string };
+}
+
 export interface ProsodySetup {
   /** Holds the configuration, pidfile, log and data. */
   dir: string;
@@ -35,6 +46,7 @@ export interface ProsodySetup {
   /** storage_archive_item_limit; Prosody's default when absent. */
   archiveItemLimit?: number | undefined;
   hosts: readonly ProsodyHost[];
+  mucs?: readonly ProsodyMuc[];
 }
 
 export const prosodyPaths = (dir: string) => ({
@@ -50,6 +62,10 @@ export const prosodyPaths = (dir: string) => ({
 const MODULES = [
   'roster', 'saslauth', 'tls', 'disco', 'carbons', 'mam', 'smacks', 'ping', 'time', 'version',
   'private', 'blocklist', 'vcard',
+  // XEP-0163 PEP, and XEP-0402 bookmarks in it (mod_bookmarks also serves XEP-0048 clients from there).
+  'pep', 'bookmarks',
+  // The admin socket, through which prosodyctl shell reaches the running server (forgetMucOccupants).
+  'admin_shell',
   // offline keeps messages for an account with no session (a client reconnecting after a restart).
   'offline',
   // posix writes the pidfile and turns SIGHUP into a configuration (and certificate) reload.
@@ -111,6 +127,21 @@ export function renderProsodyConfig(setup: ProsodySetup): string {
       `  ssl = ${tls}`,
       `  c2s_direct_tls_ssl = ${tls}`,
       ...(host.legacyLogin ? [`  modules_disabled = ${luaList(SASL2_MODULES)}`] : []),
+      '',
+    );
+  }
+  for (const muc of setup.mucs ?? []) {
+    lines.push(
+      `Component ${lua(muc.domain)} "muc"`,
+      '  modules_enabled = { "muc_mam" }',
+      // Rooms archived unless their owner turns it off (muc#roomconfig_enablearchiving).
+      '  muc_log_by_default = true',
+      '  muc_room_default_history_length = 20',
+      // "local" lets a component's role "prosody:registered" create rooms: by default only the
+      // accounts of its parent domain have it, here those of every host of this Prosody.
+      '  restrict_room_creation = "local"',
+      '  server_user_role = "prosody:registered"',
+      ...(muc.tls ? [`  ssl = { certificate = ${lua(muc.tls.certPath)}, key = ${lua(muc.tls.keyPath)} }`] : []),
       '',
     );
   }
@@ -252,4 +283,45 @@ async function waitUntilCatching(server: ServerProcess, bit: bigint, timeoutMs: 
 /** Asks Prosody to re-read its configuration and certificates (mod_posix: SIGHUP). */
 export function reloadProsody(server: ServerProcess): void {
   server.child.kill('SIGHUP');
+}
+
+// ---------------------------------------------------------------- the admin shell (mod_admin_shell)
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs one line in the running Prosody's admin shell (`prosodyctl shell LINE`, over the admin socket
+ * in its data directory; a line that starts with ">" is Lua in Prosody's own global environment) and
+ * resolves with what the shell printed. The shell exits with the number of errors. `prosody` is the
+ * server's program: the package installs prosodyctl beside it.
+ */
+export async function runProsodyShell(prosody: string, setup: ProsodySetup, line: string): Promise<string> {
+  const prosodyctl = join(dirname(prosody), 'prosodyctl');
+  try {
+    const { stdout } = await execFileAsync(prosodyctl, ['--config', prosodyPaths(setup.dir).config, 'shell', line], { cwd: setup.dir, timeout: 10_000 });
+    return stdout.trim();
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    // The shell writes its errors to stderr; stdout also holds prosodyctl's start-up notices.
+    const why = stderr.trim() || stdout.trim() || (error as Error).message;
+    throw new TestbedError('TESTBED_PROSODY_SHELL', `Prosody's admin shell failed: ${why}`, { cause: error });
+  }
+}
+
+/**
+ * Shell Lua that empties a room's occupant tables (mod_muc keeps them in room._occupants and
+ * room._jid_nick) and returns how many occupants there were. The room, its configuration and its
+ * affiliations stay; nobody is sent unavailable presence, so every occupant still believes it is
+ * joined until it asks the room (XEP-0410: a self-ping then answers <not-acceptable/>).
+ */
+export function forgetOccupantsLua(roomJid: string): string {
+  const host = lua(roomJid.slice(roomJid.indexOf('@') + 1));
+  return [
+    `>local muc = prosody.hosts[${host}] and prosody.hosts[${host}].modules.muc`,
+    `local room = muc and muc.get_room_from_jid(${lua(roomJid)})`,
+    `if not room then error(${lua(`${roomJid} is not a room`)}) end`,
+    'local count = 0 for _ in pairs(room._occupants) do count = count + 1 end',
+    'room._occupants, room._jid_nick = {}, {}',
+    'return count',
+  ].join(' ');
 }

@@ -110,6 +110,13 @@ export interface TestbedControl {
   restartProsody(): Promise<void>;
   stopProsody(): Promise<void>;
   startProsody(): Promise<void>;
+  /**
+   * Makes a room of Prosody's (on conference.example.com or conference.proper.example) forget every
+   * occupant without telling them: no unavailable presence, their streams stay up, and a self-ping
+   * (XEP-0410) answers <not-acceptable/>, as after a MUC service that lost its state. The room and
+   * its configuration stay. Resolves with how many occupants it had.
+   */
+  forgetMucOccupants(roomJid: string): Promise<number>;
   ejabberdLog(): Promise<string>;
   /** null while ejabberd is stopped. */
   ejabberdPid(): Promise<number | null>;

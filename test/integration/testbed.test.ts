@@ -230,6 +230,7 @@ describe('the testbed', () => {
       ['_xmpp-client._tcp.proper.example', 'proper.example', 5222],
       ['_xmpps-client._tcp.proper.example', 'proper.example', 5223],
       ['_xmpp-server._tcp.proper.example', 'proper.example', 5269],
+      ['_xmpp-server._tcp.conference.proper.example', 'proper.example', 5269],
     ])('SRV %s -> %s:%i', async (name, target, port) => {
       expect(await resolver.resolveSrv(name)).toEqual([{ name: target, port, priority: 0, weight: 0 }]);
     });
@@ -244,6 +245,7 @@ describe('the testbed', () => {
       ['example.com', 'web'],
       ['hosting.example.net', 'xmpp'],
       ['proper.example', 'xmpp'],
+      ['conference.proper.example', 'xmpp'],
     ] as const)('A %s -> the %s address', async (host, which) => {
       expect(await resolver.resolveAddresses(host)).toEqual([{ address: testbed.addresses[which], family: 4 }]);
     });
@@ -315,8 +317,8 @@ describe('the testbed', () => {
       await check('xmpp-server');
     });
 
-    it('proper.example answers 404 over its own certificate', async () => {
-      expect((await get('https://proper.example/.well-known/posh/xmpp-client.json')).status).toBe(404);
+    it.each(['proper.example', 'conference.proper.example'])('%s answers 404 over its own certificate', async (host) => {
+      expect((await get(`https://${host}/.well-known/posh/xmpp-server.json`)).status).toBe(404);
     });
 
     it('the access log records host, method, path, status and time of each request', async () => {

@@ -5,7 +5,7 @@ import { DEMO_ADDRESSES, DEMO_XMPP_PORTS } from '../../src/demo/config.ts';
 import { dnsRecords, DEFAULT_ADDRESSES } from '../../src/testbed/index.ts';
 import { parseAccessLog } from '../../src/testbed/nginx.ts';
 import { parseProcNet } from '../../src/testbed/processes.ts';
-import { authenticationAttempts, encodePathPart, PROSODY_PORTS, renderAccount, renderProsodyConfig, scramCredentials } from '../../src/testbed/prosody.ts';
+import { authenticationAttempts, encodePathPart, forgetOccupantsLua, PROSODY_PORTS, renderAccount, renderProsodyConfig, scramCredentials } from '../../src/testbed/prosody.ts';
 import { publicationFor, VARIANTS, type VariantName } from '../../src/testbed/variants.ts';
 
 const PRESENTED = Buffer.from('presented certificate DER');
@@ -97,6 +97,36 @@ describe('Prosody accounts and configuration', () => {
     expect(config).toContain('run_as_root = true');
   });
 
+  it('each chat service is a MUC component with its archive, open to every account of this Prosody, with a certificate where one is given', () => {
+    const config = renderProsodyConfig({
+      dir: '/run/tb/prosody',
+      address: '127.0.0.3',
+      ports: PROSODY_PORTS,
+      scramIterations: 4096,
+      hosts: [],
+      mucs: [{ domain: 'conference.example.com' }, { domain: 'conference.proper.example', tls: { certPath: '/run/tb/proper.pem', keyPath: '/run/tb/proper.key' } }],
+    });
+    const sections = config.split(/\n(?=Component )/).slice(1);
+    expect(sections.map((section) => section.split('\n')[0])).toEqual(['Component "conference.example.com" "muc"', 'Component "conference.proper.example" "muc"']);
+    for (const section of sections) {
+      expect(section).toContain('  modules_enabled = { "muc_mam" }');
+      expect(section).toContain('  muc_log_by_default = true');
+      expect(section).toContain('  restrict_room_creation = "local"');
+      expect(section).toContain('  server_user_role = "prosody:registered"');
+    }
+    expect(sections[0]).not.toContain('ssl =');
+    expect(sections[1]).toContain('  ssl = { certificate = "/run/tb/proper.pem", key = "/run/tb/proper.key" }');
+    expect(config).toMatch(/^modules_enabled = \{[^}]*"pep", "bookmarks", "admin_shell"/m);
+  });
+
+  it('the shell line that forgets occupants is Lua in the global environment, the room quoted', () => {
+    const line = forgetOccupantsLua('a"b@conference.example.com');
+    expect(line.startsWith('>')).toBe(true);
+    expect(line).toContain('prosody.hosts["conference.example.com"]');
+    expect(line).toContain('get_room_from_jid("a\\"b@conference.example.com")');
+    expect(() => forgetOccupantsLua('r\u00e9@conference.example.com')).toThrow(/cannot hold/);
+  });
+
   it.each([
     { rule: "Prosody's own archive limit when none is given", archiveItemLimit: undefined, line: null },
     { rule: 'a larger archive for long conversations (XEP-0313, storage_archive_item_limit)', archiveItemLimit: 50_000, line: 'storage_archive_item_limit = 50000' },
@@ -147,6 +177,12 @@ describe('parsers', () => {
     const udp = header + '   5: 0100007F:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2\n';
     expect(parseProcNet(tcp, 'tcp')).toEqual([{ protocol: 'tcp', ip: '127.0.0.3', port: 5222, inode: '1' }]);
     expect(parseProcNet(udp, 'udp')).toEqual([{ protocol: 'udp', ip: '127.0.0.1', port: 5353, inode: '2' }]);
+  });
+
+  it('RFC 6120 3.2.1: conference.proper.example is reached at proper.example\'s s2s port, and has an address for its POSH host', () => {
+    const records = dnsRecords(DEFAULT_ADDRESSES);
+    expect(records.srv).toContainEqual({ name: '_xmpp-server._tcp.conference.proper.example', target: 'proper.example', port: PROSODY_PORTS.s2s, priority: 0, weight: 0 });
+    expect(records.hosts?.['conference.proper.example']).toEqual([DEFAULT_ADDRESSES.xmpp]);
   });
 
   it('XEP-0368: the SRV records give direct TLS and STARTTLS one priority', () => {
