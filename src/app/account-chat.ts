@@ -1,11 +1,12 @@
 // The chat state of one account (roster, presence, subscription requests, conversations), kept for
 // snapshots, unread counts and history (local first, then the server archive), and turned into
 // contract events. It outlives each session: a new session is attached to the same state.
-import { addChatFeatures, type ChatFeatures } from '../xmpp/chat-client.ts';
+import { addChatFeatures, type ChatFeatures, type ChatOptions } from '../xmpp/chat-client.ts';
 import type { IncomingMessage } from '../xmpp/messages.ts';
 import type { ResourcePresence } from '../xmpp/presence.ts';
 import type { RosterItem } from '../xmpp/roster.ts';
 import type { XmppSession } from '../xmpp/session.ts';
+import { AccountRooms, type RoomsOwner } from './account-rooms.ts';
 import { Conversation } from './conversation.ts';
 import type { Emit } from './events.ts';
 import { STRANGER_LIMITS, type ChatMessage, type MessageState, type OwnPresence, type RosterContact } from './model.ts';
@@ -18,10 +19,10 @@ import { CallError } from './wire.ts';
 export const CONTACT_CHANGES_MS = 50;
 
 /** What the chat needs of its account: the session of the moment (null when there is none) and the JID. */
-export interface ChatOwner {
-  readonly id: string;
-  readonly jid: string;
+export interface ChatOwner extends RoomsOwner {
   readonly session: XmppSession | null;
+  /** Timings of the chat features (self-ping) a test may change. */
+  readonly chatOptions?: ChatOptions;
 }
 
 export class AccountChat {
@@ -42,9 +43,12 @@ export class AccountChat {
   readonly #changed = new Set<string>();
   #flush: ReturnType<typeof setTimeout> | null = null;
 
+  readonly rooms: AccountRooms;
+
   constructor(owner: ChatOwner, emit: Emit) {
     this.#owner = owner;
     this.#emit = emit;
+    this.rooms = new AccountRooms(owner, emit);
   }
 
   /** Adds the chat features to a new session of this account and follows its events. */
@@ -52,9 +56,10 @@ export class AccountChat {
     const accountId = this.#owner.id;
     // A session replaced for new settings leaves its unwritten messages to the next one.
     const unwritten = this.#features?.messaging.takeQueued() ?? [];
-    const features = addChatFeatures(session);
+    const features = addChatFeatures(session, this.#owner.chatOptions);
     features.messaging.adopt(unwritten);
     this.#features = features;
+    this.rooms.attach(features);
     void features.presence.setOwn(this.#ownPresence).catch(() => undefined);
     // The whole roster once per login; after that, one contact per change (a roster of thousands
     // must not travel whole for every presence or message).
@@ -101,6 +106,7 @@ export class AccountChat {
     if (this.#flush) clearTimeout(this.#flush);
     this.#flush = null;
     this.#changed.clear();
+    this.rooms.close();
   }
 
   contacts(): RosterContact[] {
@@ -178,6 +184,7 @@ export class AccountChat {
   }
 
   markRead(peer: string): void {
+    if (this.rooms.markRead(peer)) return;
     const conversation = this.#conversation(peer);
     if (conversation.unread === 0) return;
     conversation.unread = 0;

@@ -10,6 +10,7 @@ import { splitPemCertificates } from '../verify/certificate.ts';
 import { normalizeDomain, type Domain } from '../verify/domain.ts';
 import type { StepEvent } from '../verify/types.ts';
 import type { BackoffPolicy } from '../xmpp/backoff.ts';
+import type { ChatOptions } from '../xmpp/chat-client.ts';
 import { HT_MECHANISMS, type FastToken, type FastTokenStore } from '../xmpp/fast.ts';
 import { domainOf } from '../xmpp/jid.ts';
 import { XmppSession, type SessionProblem } from '../xmpp/session.ts';
@@ -26,6 +27,8 @@ export interface SessionTuning {
   poshTimeoutMs?: number;
   /** resolveDelegation unless the benchmark puts a baseline in its place. */
   delegation?: ResolveDelegation;
+  /** The chat features' timings (the rooms' self-ping). */
+  chat?: ChatOptions;
 }
 
 export interface AccountDependencies {
@@ -100,6 +103,15 @@ export class Account {
 
   resolver(): DnsResolver {
     return createResolver({ server: this.record.settings.resolver ?? undefined });
+  }
+
+  get chatOptions(): ChatOptions | undefined {
+    return this.#deps.sessionTuning.chat;
+  }
+
+  /** What a room server's check uses of this account: its resolver and anchors, the app's POSH cap. */
+  checkOptions(): { dns: string | undefined; extraAnchorsPem: string[]; maxPoshLifetimeSeconds: number } {
+    return { dns: this.record.settings.resolver ?? undefined, extraAnchorsPem: this.anchorsPem(), maxPoshLifetimeSeconds: this.#deps.maxPoshLifetimeSeconds() };
   }
 
   anchorsPem(): string[] {

@@ -13,6 +13,10 @@ import {
   type ChatMessage,
   type DemoStatus,
   type DemoVariant,
+  type ListedRoom,
+  type RoomOccupant,
+  type RoomSummary,
+  type RoomTrust,
   type SessionSnapshot,
 } from './model.ts';
 import { CallError } from './wire.ts';
@@ -35,6 +39,21 @@ const bareJid = z
       return z.NEVER;
     }
   });
+
+/** A room's bare JID: room@service (XEP-0045 requires a local part). */
+const roomJid = bareJid;
+/** A room nick (XEP-0045 7.2: a resourcepart, RFC 7622 3.4), without control characters. */
+const nick = z.string().trim().min(1, 'The nickname is empty.').max(256, 'The nickname is longer than 256 characters.').regex(/^[^\p{Cc}]+$/u, 'The nickname has control characters.');
+/** A domain as a person types it, normalized (domain.ts), or the reason it is not one. */
+const domainName = z.string().trim().min(1).max(253).transform((value, ctx) => {
+  try {
+    return normalizeDomain(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+const reason = z.string().max(1024).nullable().default(null);
 
 const resolverAddress = z.string().trim().refine(
   (value) => {
@@ -65,7 +84,7 @@ export const accountSettingsSchema = z
 
 const accountId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'Unknown account.');
 const password = z.string().min(1, 'The password is empty.').max(1024);
-const service = z.enum(['xmpp-client', 'xmpp-server']);
+const serviceName = z.enum(['xmpp-client', 'xmpp-server']);
 const showSchema = z.enum(['online', 'chat', 'away', 'xa', 'dnd']);
 
 const none = z.tuple([]);
@@ -112,20 +131,50 @@ export const CALLS = {
   ),
   'chat.markRead': call<void>()(one(z.object({ accountId, peer: bareJid }).strict())),
 
+  /** The account's room service (XEP-0045 6.1), or null when its server has none. */
+  'rooms.service': call<string | null>()(one(z.object({ accountId }).strict())),
+  'rooms.list': call<ListedRoom[]>()(one(z.object({ accountId, service: domainName }).strict())),
+  /** Joins; with `bookmark`, also keeps it in the bookmarks (XEP-0402) with autojoin. */
+  'rooms.join': call<RoomSummary>()(
+    one(z.object({ accountId, room: roomJid, nick, password: z.string().max(1024).nullable().default(null), bookmark: z.boolean().default(false) }).strict()),
+  ),
+  /** Creates a room: instant (config null) or with the settings given (XEP-0045 10.1). */
+  'rooms.create': call<RoomSummary>()(
+    one(
+      z.object({
+        accountId, room: roomJid, nick,
+        config: z.object({ name: z.string().trim().max(256).nullable().default(null), membersOnly: z.boolean().default(false), persistent: z.boolean().default(true), public: z.boolean().default(true), password: z.string().min(1).max(1024).nullable().default(null) }).strict().nullable().default(null),
+      }).strict(),
+    ),
+  ),
+  'rooms.leave': call<void>()(one(z.object({ accountId, room: roomJid, forget: z.boolean().default(false) }).strict())),
+  /** Bookmark with autojoin on or off, or remove it (null). */
+  'rooms.bookmark': call<void>()(one(z.object({ accountId, room: roomJid, autojoin: z.boolean().nullable() }).strict())),
+  'rooms.send': call<ChatMessage>()(one(z.object({ accountId, room: roomJid, body: z.string().min(1, 'The message is empty.').max(65_536, 'The message is longer than 64 KiB.') }).strict())),
+  'rooms.sendPrivate': call<ChatMessage>()(one(z.object({ accountId, room: roomJid, nick, body: z.string().min(1, 'The message is empty.').max(65_536, 'The message is longer than 64 KiB.') }).strict())),
+  'rooms.setNick': call<void>()(one(z.object({ accountId, room: roomJid, nick }).strict())),
+  'rooms.setSubject': call<void>()(one(z.object({ accountId, room: roomJid, subject: z.string().max(4096) }).strict())),
+  'rooms.occupants': call<RoomOccupant[]>()(one(z.object({ accountId, room: roomJid }).strict())),
+  /** Moderation (XEP-0045 8 and 9): kick, voice and mute by nick; ban, membership and unban by JID (or the nick's real JID). */
+  'rooms.moderate': call<void>()(
+    one(z.object({ accountId, room: roomJid, action: z.enum(['kick', 'ban', 'voice', 'mute', 'member', 'unban']), nick: nick.nullable().default(null), jid: bareJid.nullable().default(null), reason }).strict()),
+  ),
+  'rooms.invite': call<void>()(one(z.object({ accountId, room: roomJid, jid: bareJid, reason, kind: z.enum(['mediated', 'direct']).default('mediated') }).strict())),
+  'rooms.answerInvitation': call<RoomSummary | null>()(one(z.object({ accountId, room: roomJid, accept: z.boolean(), nick }).strict())),
+  /** Older messages of a room: the local ones, then the room's archive (XEP-0313). */
+  'rooms.history': call<{ messages: ChatMessage[]; complete: boolean }>()(
+    one(z.object({ accountId, room: roomJid, before: z.string().max(256).nullable().default(null), max: z.number().int().min(1).max(500).default(50) }).strict()),
+  ),
+  /** The room server's server-to-server proof (RFC 7712), reused while its POSH material is fresh. */
+  'rooms.trust': call<RoomTrust>()(one(z.object({ accountId, room: roomJid, refresh: z.boolean().default(false) }).strict())),
+
   /** A delegation check without logging in; progress arrives as `domainCheck.step` with this checkId. */
   'domain.check': call<DelegationReport>()(
     one(
       z.object({
         checkId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-        domain: z.string().trim().min(1).max(253).transform((value, ctx) => {
-          try {
-            return normalizeDomain(value);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: (error as Error).message });
-            return z.NEVER;
-          }
-        }),
-        service,
+        domain: domainName,
+        service: serviceName,
         resolver: resolverAddress.nullable().default(null),
         extraAnchorsPem: pemAnchors.nullable().default(null),
         connect: z.boolean().default(true),

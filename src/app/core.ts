@@ -15,6 +15,7 @@ import { chatHandlers } from './handlers/chat.ts';
 import type { CallHandlers, CoreContext } from './handlers/context.ts';
 import { demoHandlers } from './handlers/demo.ts';
 import { domainCheckHandlers } from './handlers/domain-check.ts';
+import { roomHandlers } from './handlers/rooms.ts';
 import { sessionHandlers } from './handlers/session.ts';
 import type { AppInfo } from './model.ts';
 import type { AppStorage } from './storage.ts';
@@ -69,6 +70,7 @@ export function createAppCore(deps: AppCoreDependencies): AppCore {
     ...accountHandlers(ctx),
     ...sessionHandlers(ctx),
     ...chatHandlers(ctx),
+    ...roomHandlers(ctx),
     ...domainCheckHandlers(ctx),
     ...demo.handlers,
   };

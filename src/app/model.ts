@@ -94,10 +94,97 @@ export interface ChatMessage {
   timestamp: string;
   state: MessageState;
   error: string | null;
-  /** Came from the server archive (XEP-0313) or as a carbon copy (XEP-0280). */
-  source: 'live' | 'archive' | 'carbon';
+  /** Came from the server archive (XEP-0313), as a carbon copy (XEP-0280), or in a room's join history. */
+  source: 'live' | 'archive' | 'carbon' | 'history';
   /** From someone who is not on the roster: kept, but only the latest few, and shown as such. */
   stranger: boolean;
+  /** In a room (`peer` is the room's JID): who said it, and how it concerns us. */
+  room?: RoomMessageFacts;
+}
+
+export interface RoomMessageFacts {
+  /** The sender's nick in the room (ours for our own messages). */
+  nick: string;
+  /** A private message through the room, to or from `nick` (XEP-0045 7.5). */
+  private: boolean;
+  /** It names our nick (a mention), or is a private message to us. */
+  mention: boolean;
+}
+
+/** What is kept of one room: the latest messages (older ones come back from the room's archive). */
+export const ROOM_LIMITS = { messages: 20_000 } as const;
+
+export type RoomRole = 'moderator' | 'participant' | 'visitor' | 'none';
+export type RoomAffiliation = 'owner' | 'admin' | 'member' | 'outcast' | 'none';
+
+export interface RoomOccupant {
+  nick: string;
+  role: RoomRole;
+  affiliation: RoomAffiliation;
+  /** The real JID, when the room shows it. */
+  jid: string | null;
+  show: Show | null;
+  status: string | null;
+}
+
+export interface RoomSummary {
+  /** The room's bare JID. */
+  jid: string;
+  /** Joined; joining (also: waiting for the connection); left (bookmarked but not joined, or refused). */
+  state: 'joining' | 'joined' | 'left';
+  name: string | null;
+  nick: string;
+  subject: string | null;
+  subjectBy: string | null;
+  role: RoomRole | null;
+  affiliation: RoomAffiliation | null;
+  /** From the room's disco#info (XEP-0045 6.4). */
+  passwordProtected: boolean;
+  membersOnly: boolean;
+  /** The room archives its messages (XEP-0313). */
+  archived: boolean;
+  /** Real JIDs are visible to everyone. */
+  nonAnonymous: boolean;
+  /** Our join created the room; it is locked until configured (XEP-0045 10.1). */
+  created: boolean;
+  /** Why we are not in it, in words (refused join, kicked, banned, destroyed), or null. */
+  problem: string | null;
+  occupantCount: number;
+  unread: number;
+  /** Messages that name our nick, and private messages to us, not yet read. */
+  mentions: number;
+  /** In the account's bookmarks (XEP-0402), and whether they join it at login. */
+  bookmarked: boolean;
+  autojoin: boolean;
+  /** The room is on a domain other than the account's: its server-to-server proof can be checked. */
+  remote: boolean;
+}
+
+export interface RoomInvitation {
+  room: string;
+  from: string;
+  reason: string | null;
+  /** XEP-0249 (sent by a person) or XEP-0045 7.8.2 (through the room). */
+  kind: 'direct' | 'mediated';
+  hasPassword: boolean;
+}
+
+export interface ListedRoom {
+  jid: string;
+  name: string | null;
+}
+
+/** A room's server, proven the way servers prove themselves to each other (RFC 7712, xmpp-server). */
+export interface RoomTrust {
+  room: string;
+  domain: string;
+  /** The room is on the account's own domain or a subdomain of it: the account's proof covers it. */
+  sameService: boolean;
+  report: DelegationReport | null;
+  checkedAt: string | null;
+  /** Until when the result is reused (the POSH material's expiry, else an hour). */
+  expiresAt: string | null;
+  fromCache: boolean;
 }
 
 /** One connection attempt: the delegation chain and its timeline as they grow. */
@@ -125,6 +212,8 @@ export interface SessionSnapshot {
   retryAt: number | null;
   /** How the current attempt logged in, once it has. */
   login: LoginFacts | null;
+  rooms: RoomSummary[];
+  invitations: RoomInvitation[];
 }
 
 export type DemoVariant =
@@ -200,6 +289,12 @@ export interface EventPayloads {
   'subscription.request': { accountId: string; from: string };
   message: { accountId: string; message: ChatMessage };
   'message.state': { accountId: string; peer: string; id: string; state: MessageState; error: string | null };
+  /** A room changed (state, subject, counts, bookmark), or appeared. */
+  room: { accountId: string; room: RoomSummary };
+  'room.removed': { accountId: string; jid: string };
+  /** Occupants changed since the last event for this room, gathered like roster.contacts; null: gone. */
+  'room.occupants': { accountId: string; room: string; changes: { nick: string; occupant: RoomOccupant | null }[] };
+  'room.invitation': { accountId: string; invitation: RoomInvitation };
   'domainCheck.step': { checkId: string; event: StepEvent };
   'demo.status': DemoStatus;
   /** A store file was unreadable: it was set aside and replaced; nothing else was lost. */

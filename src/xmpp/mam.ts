@@ -4,11 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { xml, type Element } from '@xmpp/xml';
 import { bareJid, isOwnBareJid } from './jid.ts';
 import { NS_DELAY, NS_FORWARD, NS_MAM, parseMessage, type IncomingMessage } from './messages.ts';
+import { NS_DATA, NS_DISCO_INFO } from './namespaces.ts';
 import type { XmppSession } from './session.ts';
 
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_RSM = 'http://jabber.org/protocol/rsm';
-const NS_DATA = 'jabber:x:data';
 
 export interface ArchivePage {
   /** Oldest first. */
@@ -47,6 +46,53 @@ export function parseArchived(stanza: Element, queryId: string, ownBare: string)
   };
 }
 
+export interface ArchiveQuery {
+  /** Whose archive: null for the account's own, a room's bare JID for the room's (XEP-0313 5). */
+  archive: string | null;
+  with?: string;
+  /** Page backwards from this archive id ('' or null: from the latest), or forwards after `after`. */
+  before?: string | null;
+  after?: string;
+  max: number;
+}
+
+/** The archive ids bounding one page (XEP-0059), and whether the archive has nothing further that way. */
+export interface ArchiveWindow {
+  complete: boolean;
+  first: string | null;
+  last: string | null;
+}
+
+/** Results of a query beyond this are not read: a hostile archive cannot answer `max` with more. */
+const RESULT_SLACK = 10;
+
+/**
+ * One archive query: every <message/> carrying this query's results goes to `take` (with its
+ * queryid, which `take` checks) while the query runs, at most `max` of them plus a little slack.
+ */
+export async function queryArchive(session: XmppSession, query: ArchiveQuery, take: (stanza: Element, queryId: string) => void): Promise<ArchiveWindow> {
+  const queryId = randomUUID();
+  let taken = 0;
+  const off = session.events.on('stanza', (stanza) => {
+    if (stanza.name !== 'message' || stanza.getChild('result', NS_MAM)?.attrs.queryid !== queryId || taken >= query.max + RESULT_SLACK) return;
+    taken += 1;
+    take(stanza, queryId);
+  });
+  try {
+    const fields = [xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS_MAM))];
+    if (query.with) fields.push(xml('field', { var: 'with' }, xml('value', {}, query.with)));
+    const paging = query.after === undefined ? xml('before', {}, query.before ?? '') : xml('after', {}, query.after);
+    const rsm = xml('set', { xmlns: NS_RSM }, xml('max', {}, String(query.max)), paging);
+    const iq = xml('iq', { type: 'set', ...(query.archive ? { to: query.archive } : {}) }, xml('query', { xmlns: NS_MAM, queryid: queryId }, xml('x', { xmlns: NS_DATA, type: 'submit' }, ...fields), rsm));
+    const reply = await session.parts.iqCaller.request(iq, 15_000);
+    const fin = reply.getChild('fin', NS_MAM);
+    const set = fin?.getChild('set', NS_RSM);
+    return { complete: fin?.attrs.complete === 'true', first: set?.getChildText('first') ?? null, last: set?.getChildText('last') ?? null };
+  } finally {
+    off();
+  }
+}
+
 export class Archive {
   readonly #session: XmppSession;
   #offered: boolean | null = null;
@@ -72,27 +118,11 @@ export class Archive {
 
   /** The page of up to `max` messages with `peer` before the archive id `before` (null: the latest). */
   async page(peer: string, before: string | null, max: number): Promise<ArchivePage> {
-    const queryId = randomUUID();
     const messages: IncomingMessage[] = [];
-    const off = this.#session.events.on('stanza', (stanza) => {
-      if (stanza.name !== 'message') return;
+    const window = await queryArchive(this.#session, { archive: null, with: peer, before, max }, (stanza, queryId) => {
       const message = parseArchived(stanza, queryId, this.#session.jid);
       if (message) messages.push(message);
     });
-    try {
-      const form = xml(
-        'x',
-        { xmlns: NS_DATA, type: 'submit' },
-        xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS_MAM)),
-        xml('field', { var: 'with' }, xml('value', {}, peer)),
-      );
-      const rsm = xml('set', { xmlns: NS_RSM }, xml('max', {}, String(max)), xml('before', {}, before ?? ''));
-      const reply = await this.#session.parts.iqCaller.request(xml('iq', { type: 'set' }, xml('query', { xmlns: NS_MAM, queryid: queryId }, form, rsm)), 15_000);
-      const fin = reply.getChild('fin', NS_MAM);
-      const first = fin?.getChild('set', NS_RSM)?.getChildText('first') ?? null;
-      return { messages, complete: fin?.attrs.complete === 'true', first };
-    } finally {
-      off();
-    }
+    return { messages, complete: window.complete, first: window.first };
   }
 }

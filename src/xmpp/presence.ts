@@ -62,8 +62,9 @@ export function applyPresence(table: PresenceTable, stanza: Element): string | n
   return jid;
 }
 
-export function presenceStanza(own: OwnPresence): Element {
-  return xml('presence', {}, own.show === 'online' ? null : xml('show', {}, own.show), own.status ? xml('status', {}, own.status) : null);
+/** Our presence, with `extra` children (the caps element, XEP-0115; the MUC join element). */
+export function presenceStanza(own: OwnPresence, attrs: Record<string, string> = {}, ...extra: Element[]): Element {
+  return xml('presence', attrs, own.show === 'online' ? null : xml('show', {}, own.show), own.status ? xml('status', {}, own.status) : null, ...extra);
 }
 
 export interface PresenceEvents {
@@ -77,10 +78,15 @@ export class Presence {
   readonly #table: PresenceTable = new Map();
   #own: OwnPresence = { show: 'online', status: '' };
   readonly #session: XmppSession;
+  readonly #caps: () => Element;
 
-  /** `follows(bareJid)`: whose presence is kept (the roster's contacts and the account itself); the rest is dropped. */
-  constructor(session: XmppSession, follows: (jid: string) => boolean) {
+  /**
+   * `follows(bareJid)`: whose presence is kept (the roster's contacts and the account itself); the
+   * rest is dropped. `caps`: the capabilities element each presence of ours carries.
+   */
+  constructor(session: XmppSession, follows: (jid: string) => boolean, caps: () => Element) {
     this.#session = session;
+    this.#caps = caps;
     session.parts.middleware.use(async (context, next) => {
       if (context.stanza.name === 'presence') {
         const from = context.stanza.attrs.from;
@@ -97,7 +103,7 @@ export class Presence {
       const known = [...this.#table.keys()];
       this.#table.clear();
       for (const jid of known) this.events.emit('contact', { jid, resources: [] });
-      await session.parts.entity.send(presenceStanza(this.#own));
+      await session.parts.entity.send(presenceStanza(this.#own, {}, this.#caps()));
     }, 1);
   }
 
@@ -118,6 +124,6 @@ export class Presence {
   async setOwn(own: OwnPresence): Promise<void> {
     this.#own = { ...own };
     this.events.emit('own', this.own);
-    if (this.#session.isOnline) await this.#session.send(presenceStanza(this.#own));
+    if (this.#session.isOnline) await this.#session.send(presenceStanza(this.#own, {}, this.#caps()));
   }
 }

@@ -4,6 +4,7 @@
 // was lost or corrupted, and, where memory is the attack, how much the process grew.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Element } from '@xmpp/xml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountChat } from '../../src/app/account-chat.ts';
 import type { EventName, EventPayloads, RosterContact } from '../../src/app/contract.ts';
@@ -12,6 +13,7 @@ import { createResolver } from '../../src/lookup/resolver.ts';
 import { createAuthority, scratchDir, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import { normalizeDomain } from '../../src/verify/domain.ts';
 import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
+import { MUC_LIMITS } from '../../src/xmpp/muc.ts';
 import { XmppSession, type SessionOptions, type SessionProblem, type SessionState } from '../../src/xmpp/session.ts';
 import { manualHostOnly, startHostilePlaintext, startHostileServer, type HostileConnection, type HostileScript } from '../support/hostile-server.ts';
 import { nextEvent } from '../support/sessions.ts';
@@ -325,6 +327,31 @@ describe('a hostile server: work that stays linear and state that stays bounded'
       await session.stop();
       await server.stop();
     }
+  });
+
+  it('bounded state (XEP-0045): a room floods 20,000 occupants and 5,000 history messages; 5,000 and 100 are kept, the rest counted, in one pass', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const room = 'flood@rooms.evil.test';
+      const sent = (test: (element: Element) => boolean) => connection().elements.find(test);
+      const joined = features.rooms.join(room, 'me');
+      await expect.poll(() => sent((element) => element.name === 'iq' && element.attrs.to === room), { timeout: 5000 }).toBeTruthy();
+      const disco = sent((element) => element.name === 'iq' && element.attrs.to === room)!;
+      await connection().write(`<iq type='result' id='${disco.attrs.id}' from='${room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`);
+      await expect.poll(() => sent((element) => element.name === 'presence' && element.attrs.to === `${room}/me`), { timeout: 5000 }).toBeTruthy();
+      const occupant = (nick: string, codes = '') =>
+        `<presence from='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc#user'><item role='participant' affiliation='none'/>${codes}</x></presence>`;
+      const flood = Array.from({ length: 20_000 }, (_, index) => occupant(`n${index}`)).join('');
+      const history = Array.from({ length: 5000 }, (_, index) =>
+        `<message from='${room}/n${index}' type='groupchat' id='h${index}'><body>old ${index}</body><delay xmlns='urn:xmpp:delay' from='${room}' stamp='2026-01-01T00:00:00Z'/></message>`).join('');
+      let heard = 0;
+      features.rooms.events.on('message', () => void (heard += 1));
+      await connection().write(flood + occupant('me', "<status code='110'/>") + history + `<message from='${room}/n1' type='groupchat' id='live'><body>now</body></message>`);
+      expect(await joined).toMatchObject({ state: 'joined', self: { nick: 'me' } });
+      await expect.poll(() => heard, { timeout: 15_000 }).toBe(MUC_LIMITS.joinHistory + 1);
+      expect(features.rooms.occupants(room)).toHaveLength(MUC_LIMITS.occupants + 1);
+      expect(features.rooms.status(room)?.overflow).toBe(20_000 - MUC_LIMITS.occupants);
+      expect(features.session.state).toBe('online');
+    });
   });
 
   it('bounded state: 50,000 subscription requests keep 500, each sender once', async () => {

@@ -26,6 +26,8 @@ export function sessionHandlers(ctx: CoreContext): CallHandlers<'session.connect
         problem: account.problem,
         retryAt: account.retryAt,
         login: account.login,
+        rooms: account.chat.rooms.summaries(),
+        invitations: account.chat.rooms.invitations(),
       };
     },
     'posh.refresh': ({ accountId }): Promise<PoshResult> => {
