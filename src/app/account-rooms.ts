@@ -281,8 +281,7 @@ export class AccountRooms {
    */
   async trust(room: string, refresh: boolean): Promise<RoomTrust> {
     const domain = normalizeDomain(domainOf(room));
-    const own = normalizeDomain(domainOf(this.#owner.jid));
-    const sameService = domain === own || domain.endsWith(`.${own}`);
+    const sameService = !this.#remote(room);
     const cached = this.#trust.get(domain);
     if (!refresh && cached?.expiresAt && Date.parse(cached.expiresAt) > Date.now()) return { ...cached, room, fromCache: true };
     const options = this.#owner.checkOptions?.() ?? { dns: undefined, extraAnchorsPem: [], maxPoshLifetimeSeconds: 604_800 };
@@ -394,8 +393,6 @@ export class AccountRooms {
     if (!status && !bookmark) return null;
     const features = new Set(status?.features ?? []);
     const conversation = this.#conversations.get(jid);
-    const own = normalizeDomain(domainOf(this.#owner.jid));
-    const domain = domainOf(jid);
     return {
       jid,
       state: status?.state ?? 'left',
@@ -416,8 +413,15 @@ export class AccountRooms {
       mentions: conversation?.mentions ?? 0,
       bookmarked: bookmark !== undefined,
       autojoin: bookmark?.autojoin ?? false,
-      remote: !(domain === own || domain.endsWith(`.${own}`)),
+      remote: this.#remote(jid),
     };
+  }
+
+  /** A room on neither the account's domain nor one under it: the account's own proof does not cover it. */
+  #remote(room: string): boolean {
+    const domain = normalizeDomain(domainOf(room));
+    const own = normalizeDomain(domainOf(this.#owner.jid));
+    return domain !== own && !domain.endsWith(`.${own}`);
   }
 
   #emitRoom(jid: string): void {

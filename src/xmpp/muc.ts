@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { xml, type Element } from '@xmpp/xml';
 import { DnaError } from '../verify/errors.ts';
+import { NS_PING } from './disco.ts';
 import { Emitter } from './emitter.ts';
 import { bareJid, domainOf, isOwnBareJid, resourceOf } from './jid.ts';
 import { queryArchive, type ArchiveWindow } from './mam.ts';
@@ -20,7 +21,6 @@ import type { XmppSession } from './session.ts';
 
 export type { Affiliation, Departure, Occupant, Role } from './muc-presence.ts';
 export const NS_CONFERENCE = 'jabber:x:conference';
-const NS_PING = 'urn:xmpp:ping';
 const NS_ROOMCONFIG = 'http://jabber.org/protocol/muc#roomconfig';
 
 /** What one room, or all of them, may make this client hold. */

@@ -9,16 +9,14 @@ import { xml, type Element } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EJABBERD_MUC_DOMAIN, EXAMPLE_MUC_DOMAIN, PROPER_MUC_DOMAIN, PROSODY_PORTS, type TestbedControl } from '../../src/testbed/index.ts';
 import type { DelegationReport } from '../../src/verify/report.ts';
+import { NS_BOOKMARKS } from '../../src/xmpp/bookmarks.ts';
+import { NS_CAPS } from '../../src/xmpp/disco.ts';
+import { NS_MUC } from '../../src/xmpp/muc-presence.ts';
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB } from '../../src/xmpp/namespaces.ts';
 import type { XmppSession } from '../../src/xmpp/session.ts';
 import { nextEvent, testbedSession } from '../support/sessions.ts';
 import { useTestbed } from '../support/use-testbed.ts';
 
-const NS_MUC = 'http://jabber.org/protocol/muc';
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
-const NS_CAPS = 'http://jabber.org/protocol/caps';
-const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
-const NS_BOOKMARKS = 'urn:xmpp:bookmarks:1';
 
 let testbed: TestbedControl;
 let release: () => Promise<void>;
