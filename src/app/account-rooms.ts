@@ -52,7 +52,6 @@ export class AccountRooms {
   readonly #bookmarks = new Map<string, Bookmark>();
   readonly #conversations = new Map<string, Conversation>();
   readonly #occupants = new Map<string, Map<string, RoomOccupant>>();
-  readonly #invitations = new Map<string, RoomInvitation>();
   readonly #trust = new Map<string, RoomTrust>();
   /** Occupant changes per room since the last event, sent after OCCUPANT_CHANGES_MS. */
   readonly #changed = new Map<string, Set<string>>();
@@ -66,13 +65,11 @@ export class AccountRooms {
   }
 
   attach(features: ChatFeatures): void {
-    // The rooms of a replaced session are joined again by the new one.
+    // The rooms (with their passwords) and invitations of a replaced session pass to the new one.
     const previous = this.#features?.rooms;
-    const carried = previous?.all().filter((room) => room.state !== 'left') ?? [];
     previous?.close();
     this.#features = features;
     const { rooms, bookmarks } = features;
-    for (const room of carried) void rooms.join(room.jid, room.nick).catch(() => undefined);
     rooms.events.on('room', (status) => {
       this.#status.set(status.jid, status);
       this.#emitRoom(status.jid);
@@ -99,7 +96,6 @@ export class AccountRooms {
     });
     rooms.events.on('invitation', (invitation) => {
       const shown = this.#invitationOf(invitation);
-      this.#invitations.set(invitation.room, shown);
       this.#emit('room.invitation', { accountId: this.#owner.id, invitation: shown });
     });
     bookmarks.events.on('fetched', (list) => {
@@ -116,6 +112,7 @@ export class AccountRooms {
       this.#bookmarks.delete(jid);
       this.#emitRoom(jid);
     });
+    if (previous) rooms.adopt(previous);
   }
 
   close(): void {
@@ -133,7 +130,7 @@ export class AccountRooms {
   }
 
   invitations(): RoomInvitation[] {
-    return [...this.#invitations.values()].map((invitation) => ({ ...invitation }));
+    return (this.#features?.rooms.invitations() ?? []).map((invitation) => this.#invitationOf(invitation));
   }
 
   occupants(room: string): RoomOccupant[] {
@@ -240,7 +237,6 @@ export class AccountRooms {
 
   async answerInvitation(room: string, accept: boolean, nick: string): Promise<RoomSummary | null> {
     const { rooms } = this.#online();
-    this.#invitations.delete(room);
     const status = await this.#call(() => rooms.answerInvitation(room, accept, nick));
     return status ? this.#summary(room) : null;
   }

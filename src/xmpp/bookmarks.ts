@@ -29,7 +29,15 @@ export interface BookmarkEvents {
   bookmark: Bookmark;
   /** One bookmark removed. */
   retracted: string;
+  /**
+   * Another client of the account changed or removed (null) a bookmark: XEP-0402 3.5 has this
+   * client follow its autojoin. Our own publishes, echoed back by PEP, are not this.
+   */
+  elsewhere: { jid: string; bookmark: Bookmark | null };
 }
+
+const sameBookmark = (a: Bookmark | undefined, b: Bookmark | null): boolean =>
+  a === undefined ? b === null : b !== null && a.name === b.name && a.autojoin === b.autojoin && a.nick === b.nick && a.password === b.password;
 
 /** One <item id=room><conference/></item>; null when it is not a bookmark. */
 export function parseBookmark(item: Element): Bookmark | null {
@@ -81,6 +89,8 @@ export class Bookmarks {
   readonly events = new Emitter<BookmarkEvents>();
   readonly #session: XmppSession;
   readonly #items = new Map<string, Bookmark>();
+  /** What our own publishes and retractions in flight will make PEP echo (null: a retraction). */
+  readonly #ours = new Map<string, Bookmark | null>();
 
   constructor(session: XmppSession) {
     this.#session = session;
@@ -94,10 +104,19 @@ export class Bookmarks {
       if (from !== '' && !isOwnBareJid(from, session.jid)) return undefined;
       for (const child of items.getChildElements()) {
         if (child.name === 'retract' && child.attrs.id) {
-          if (this.#items.delete(bareJid(child.attrs.id))) this.events.emit('retracted', bareJid(child.attrs.id));
+          const jid = bareJid(child.attrs.id);
+          const elsewhere = this.#fromElsewhere(jid, null);
+          if (this.#items.delete(jid)) {
+            this.events.emit('retracted', jid);
+            if (elsewhere) this.events.emit('elsewhere', { jid, bookmark: null });
+          }
         } else if (child.name === 'item') {
           const bookmark = parseBookmark(child);
-          if (bookmark && this.#keep(bookmark)) this.events.emit('bookmark', bookmark);
+          if (!bookmark) continue;
+          const elsewhere = this.#fromElsewhere(bookmark.jid, bookmark);
+          if (!this.#keep(bookmark)) continue;
+          this.events.emit('bookmark', bookmark);
+          if (elsewhere) this.events.emit('elsewhere', { jid: bookmark.jid, bookmark: { ...bookmark } });
         }
       }
       return undefined;
@@ -121,13 +140,23 @@ export class Bookmarks {
   /** Adds or replaces the bookmark of one room. */
   async set(bookmark: Bookmark): Promise<void> {
     const publish = xml('publish', { node: NS_BOOKMARKS }, bookmarkItem(bookmark));
-    await this.#session.parts.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB }, publish, publishOptions()), undefined, 10_000);
+    this.#ours.set(bookmark.jid, { ...bookmark });
+    try {
+      await this.#session.parts.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB }, publish, publishOptions()), undefined, 10_000);
+    } finally {
+      this.#ours.delete(bookmark.jid);
+    }
     if (this.#keep(bookmark)) this.events.emit('bookmark', { ...bookmark });
   }
 
   async remove(jid: string): Promise<void> {
     const retract = xml('retract', { node: NS_BOOKMARKS, notify: 'true' }, xml('item', { id: bareJid(jid) }));
-    await this.#session.parts.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB }, retract), undefined, 10_000);
+    this.#ours.set(bareJid(jid), null);
+    try {
+      await this.#session.parts.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB }, retract), undefined, 10_000);
+    } finally {
+      this.#ours.delete(bareJid(jid));
+    }
     if (this.#items.delete(bareJid(jid))) this.events.emit('retracted', bareJid(jid));
   }
 
@@ -135,8 +164,13 @@ export class Bookmarks {
     let answer: Element | undefined;
     try {
       answer = await this.#session.parts.iqCaller.get(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: NS_BOOKMARKS })), undefined, 10_000);
-    } catch {
-      // No node yet (item-not-found), or no PEP: no bookmarks.
+    } catch (error) {
+      // No node yet (item-not-found): no bookmarks. Any other failure (a timeout, PEP briefly
+      // unavailable) keeps the ones we had rather than forgetting them.
+      if ((error as { condition?: string }).condition !== 'item-not-found') {
+        this.events.emit('fetched', this.list());
+        return;
+      }
       answer = undefined;
     }
     this.#items.clear();
@@ -145,6 +179,12 @@ export class Bookmarks {
       if (bookmark) this.#keep(bookmark);
     }
     this.events.emit('fetched', this.list());
+  }
+
+  /** A notification changes what we hold, and is not the echo of our own publish or retraction in flight. */
+  #fromElsewhere(jid: string, bookmark: Bookmark | null): boolean {
+    if (this.#ours.has(jid) && sameBookmark(this.#ours.get(jid) ?? undefined, bookmark)) return false;
+    return !sameBookmark(this.#items.get(jid), bookmark);
   }
 
   /** Keeps a bookmark unless the table is full of others; false when it was dropped. */

@@ -40,11 +40,12 @@ export function addChatFeatures(session: XmppSession, options: ChatOptions = {})
   const caps = () => disco.caps();
   const roster = new Roster(session);
   const bookmarks = new Bookmarks(session);
-  const rooms = new Rooms(session, caps, options.rooms);
+  const rooms = new Rooms(session, caps, { ...options.rooms, isPerson: (jid) => roster.item(jid) !== undefined });
   const carbons = enableCarbons(session);
   const own = bareJid(session.jid);
   // Presence is kept for the roster's contacts and the account's own other resources only.
   const presence = new Presence(session, (jid) => jid === own || roster.item(jid) !== undefined, caps);
+  presence.events.on('own', (own) => void rooms.setPresence(own));
   roster.events.on('item', (change) => {
     if (change.subscription === 'remove') presence.forget(change.jid);
   });
@@ -55,7 +56,8 @@ export function addChatFeatures(session: XmppSession, options: ChatOptions = {})
   });
   const archive = new Archive(session);
   // XEP-0402 3.5: the rooms bookmarked with autojoin are joined at login, and when another device
-  // sets autojoin on one.
+  // sets autojoin on one; when another device clears autojoin or removes the bookmark, it left the
+  // room, and so does this one.
   const autojoin = (bookmark: Bookmark) => {
     const state = rooms.status(bookmark.jid)?.state;
     if (!bookmark.autojoin || state === 'joined' || state === 'joining') return;
@@ -66,6 +68,10 @@ export function addChatFeatures(session: XmppSession, options: ChatOptions = {})
     if (!resumed) bookmarks.list().forEach(autojoin);
   }, 2);
   bookmarks.events.on('bookmark', autojoin);
+  bookmarks.events.on('elsewhere', ({ jid, bookmark }) => {
+    if (bookmark?.autojoin || rooms.status(jid) === null) return;
+    rooms.leave(jid).catch(() => undefined);
+  });
   return { session, roster, presence, messaging, archive, carbons, disco, rooms, bookmarks };
 }
 

@@ -17,6 +17,7 @@ import {
   type Affiliation, type Departure, type Occupant, type Role,
 } from './muc-presence.ts';
 import { NS_DATA, NS_DISCO_INFO, NS_DISCO_ITEMS } from './namespaces.ts';
+import { presenceStanza, type OwnPresence } from './presence.ts';
 import type { XmppSession } from './session.ts';
 
 export type { Affiliation, Departure, Occupant, Role } from './muc-presence.ts';
@@ -31,8 +32,14 @@ export const MUC_LIMITS = {
   rooms: 200,
   /** History messages taken per join (the join history we ask for is far less). */
   joinHistory: 100,
-  /** Pending invitations; past this, new ones are dropped until some are answered. */
+  /** Pending invitations; past this, the oldest gives way. */
   invitations: 50,
+  /** Invitations whose room is being checked (disco#info) at once; more are dropped. */
+  invitationChecks: 10,
+  /** Our messages awaiting the room's echo, and our recent message ids known in its archive. */
+  sentIds: 500,
+  /** Nicks counted beyond the kept occupants (each counted once however often it speaks). */
+  overflowNicks: 20_000,
   /** Rooms read from a service's room list. */
   listedRooms: 2000,
   bodyChars: 65_536,
@@ -127,7 +134,6 @@ interface Room {
   subjectBy: string | null;
   features: Set<string>;
   occupants: Map<string, Occupant>;
-  overflow: number;
   created: boolean;
   problem: string | null;
   departure: Departure['kind'] | null;
@@ -144,8 +150,12 @@ interface Room {
   lastHeard: number;
   /** The self-ping in flight, which a second asker shares. */
   pinging: Promise<'joined' | 'gone' | 'unknown'> | null;
-  /** Ids of our messages in flight, to know the room's echo (bounded by what we send). */
-  inFlight: Set<string>;
+  /** Our messages awaiting the room's echo: id to body (at most MUC_LIMITS.sentIds). */
+  inFlight: Map<string, string>;
+  /** Ids of our recent messages, to know them again in the room's archive (at most MUC_LIMITS.sentIds). */
+  sentIds: Set<string>;
+  /** Nicks of occupants beyond MUC_LIMITS.occupants, counted, not kept. */
+  overflowNicks: Set<string>;
   /** The latest archive id seen, for the catch-up after a rejoin (XEP-0313 `after`). */
   lastArchiveId: string | null;
 }
@@ -154,6 +164,8 @@ export interface RoomsOptions {
   /** A joined room this quiet is self-pinged (XEP-0410); default five minutes. */
   selfPingIdleMs?: number;
   joinTimeoutMs?: number;
+  /** A bare JID that is a person (the account's contacts): never taken for a room an invitation names. */
+  isPerson?: (bareJid: string) => boolean;
 }
 
 export class MucError extends DnaError {}
@@ -183,6 +195,13 @@ function inviterOf(jid: string, room: string): string {
   return bareJid(jid) === room && resourceOf(jid) !== '' ? `${room}/${resourceOf(jid).slice(0, MUC_TEXT_LIMITS.nick)}` : bareJid(jid);
 }
 
+/** Adds to an insertion-ordered set or map, dropping the oldest entry past `max`. */
+function addBounded<K>(table: Set<K> | Map<K, string>, key: K, max: number, value = ''): void {
+  if (table instanceof Map) table.set(key, value);
+  else table.add(key);
+  if (table.size > max) table.delete(table.keys().next().value as K);
+}
+
 /** A data form's field with values, for muc#owner and muc#admin requests (XEP-0004). */
 const field = (name: string, ...values: string[]): Element => xml('field', { var: name }, ...values.map((value) => xml('value', {}, value)));
 
@@ -192,14 +211,18 @@ export class Rooms {
   readonly #rooms = new Map<string, Room>();
   readonly #invitations = new Map<string, Invitation>();
   readonly #options: Required<RoomsOptions>;
+  /** Invitations waiting for their room's disco#info (room JID to the stanza's sender). */
+  readonly #checking = new Set<string>();
   readonly #caps: () => Element;
   #service: Promise<string | null> | null = null;
+  /** Our availability and status, which every room we are in sees too (XEP-0045 7.7). */
+  #own: OwnPresence = { show: 'online', status: '' };
   #pingTimer: NodeJS.Timeout | null = null;
 
   constructor(session: XmppSession, caps: () => Element, options: RoomsOptions = {}) {
     this.#session = session;
     this.#caps = caps;
-    this.#options = { selfPingIdleMs: options.selfPingIdleMs ?? 300_000, joinTimeoutMs: options.joinTimeoutMs ?? 20_000 };
+    this.#options = { selfPingIdleMs: options.selfPingIdleMs ?? 300_000, joinTimeoutMs: options.joinTimeoutMs ?? 20_000, isPerson: options.isPerson ?? (() => false) };
     session.parts.middleware.use(async (context, next) => {
       const { stanza } = context;
       const from = stanza.attrs.from ?? '';
@@ -217,7 +240,10 @@ export class Rooms {
     // resumed stream (XEP-0198) is still in every room; a new one is in none, and rejoins those
     // the user is in without waiting for them to answer.
     session.onOnline((resumed) => {
-      if (resumed) return;
+      if (resumed) {
+        for (const room of this.#rooms.values()) if (room.wanted && room.state === 'joining' && !room.joining) void this.#join(room).catch(() => undefined);
+        return;
+      }
       this.#service = null;
       for (const room of this.#rooms.values()) {
         this.#clearOccupants(room);
@@ -229,6 +255,12 @@ export class Rooms {
       }
     }, 1);
     session.events.on('state', ({ state }) => {
+      // A lost stream answers no join: the joins in flight end, and start again once a stream is
+      // online (a resumed stream is still in the rooms it had joined).
+      if (state === 'reconnecting') {
+        for (const room of this.#rooms.values()) this.#settleJoin(room, new MucError('NOT_CONNECTED', `${this.#session.jid} lost its connection while joining ${room.jid}.`));
+        return;
+      }
       // A stopped session will not resume: nobody is in any room now; the wanted ones wait for the next login.
       if (!['offline', 'refused', 'auth-failed', 'error'].includes(state)) return;
       for (const room of this.#rooms.values()) {
@@ -296,16 +328,19 @@ export class Rooms {
     const key = bareJid(jid);
     let room = this.#rooms.get(key);
     if (!room) {
-      if (this.#rooms.size >= MUC_LIMITS.rooms) return Promise.reject(new MucError('MUC_TOO_MANY_ROOMS', `You are in ${MUC_LIMITS.rooms} rooms already; leave one to join ${key}.`));
+      if (this.#rooms.size >= MUC_LIMITS.rooms && !this.#forgetOneLeftRoom()) {
+        return Promise.reject(new MucError('MUC_TOO_MANY_ROOMS', `You are in ${MUC_LIMITS.rooms} rooms already; leave one to join ${key}.`));
+      }
       room = {
         jid: key, nick, password: options.password ?? null, state: 'left', name: null, subject: null, subjectBy: null, features: new Set(), occupants: new Map(),
-        overflow: 0, created: false, problem: null, departure: null, wanted: true, pending: null, joining: null, nickChange: null, historyTaken: 0, lastHeard: Date.now(),
-        pinging: null, inFlight: new Set(), lastArchiveId: null,
+        overflowNicks: new Set(), created: false, problem: null, departure: null, wanted: true, pending: null, joining: null, nickChange: null, historyTaken: 0,
+        lastHeard: Date.now(), pinging: null, inFlight: new Map(), sentIds: new Set(), lastArchiveId: null,
       };
       this.#rooms.set(key, room);
     } else {
       if (room.state === 'joined' && room.nick === nick) return Promise.resolve(this.#status(room));
-      if (room.joining && room.nick === nick && options.password === undefined) return room.joining;
+      const samePassword = options.password === undefined || (options.password ?? null) === room.password;
+      if (room.joining && room.nick === nick && samePassword) return room.joining;
       room.nick = nick;
       if (options.password !== undefined) room.password = options.password;
     }
@@ -316,6 +351,17 @@ export class Rooms {
       return Promise.resolve(this.#status(room));
     }
     return this.#join(room);
+  }
+
+  /** A room we are no longer in (kicked, refused, destroyed) gives its place to a new one; false when every room is in use. */
+  #forgetOneLeftRoom(): boolean {
+    for (const room of this.#rooms.values()) {
+      if (room.state === 'left' && !room.wanted && !room.joining) {
+        this.#rooms.delete(room.jid);
+        return true;
+      }
+    }
+    return false;
   }
 
   #join(room: Room): Promise<RoomStatus> {
@@ -332,20 +378,25 @@ export class Rooms {
     room.departure = null;
     room.created = false;
     room.historyTaken = 0;
+    room.inFlight.clear();
     this.#clearOccupants(room);
     this.#emitRoom(room);
     await this.#discover(room);
+    // Left, or offline, while the room answered disco#info: the join presence is not sent.
+    if (this.#rooms.get(room.jid) !== room || !room.wanted || !this.#session.isOnline) {
+      throw new MucError('MUC_LEFT', `The join of ${room.jid} was cancelled.`);
+    }
     const archived = room.features.has(NS_MAM);
     // With an archive, a rejoin takes the room's history from it (after the last id we saw); a first
     // join shows the latest few at once and the archive fills in behind them.
     const history = xml('history', { maxstanzas: String(archived && room.lastArchiveId ? 0 : JOIN_HISTORY) });
     const joined = new Promise<RoomStatus>((resolve, reject) => {
       this.#settleJoin(room, new MucError('MUC_JOIN_REPLACED', `A new join of ${room.jid} replaced this one.`));
-      const timer = setTimeout(() => this.#settleJoin(room, new MucError('MUC_JOIN_TIMEOUT', `${room.jid} did not answer the join within ${Math.round(this.#options.joinTimeoutMs / 1000)} s.`)), this.#options.joinTimeoutMs);
+      const timer = setTimeout(() => this.#joinTimedOut(room), this.#options.joinTimeoutMs);
       room.pending = { resolve, reject, timer };
     });
     const x = xml('x', { xmlns: NS_MUC }, history, room.password ? xml('password', {}, room.password) : null);
-    const presence = xml('presence', { to: `${room.jid}/${room.nick}` }, this.#caps(), x);
+    const presence = presenceStanza(this.#own, { to: `${room.jid}/${room.nick}` }, this.#caps(), x);
     await this.#session.send(presence).catch((error: unknown) => this.#settleJoin(room, error as Error));
     const status = await joined;
     if (archived && room.lastArchiveId) void this.catchUp(room.jid).catch(() => undefined);
@@ -364,6 +415,14 @@ export class Rooms {
     }
   }
 
+  /** No answer to the join: not in the room, and it says so; the next session tries again. */
+  #joinTimedOut(room: Room): void {
+    room.state = 'left';
+    room.problem = `${room.jid} did not answer the join within ${Math.round(this.#options.joinTimeoutMs / 1000)} s; it will be tried again at the next connection.`;
+    this.#emitRoom(room);
+    this.#settleJoin(room, new MucError('MUC_JOIN_TIMEOUT', room.problem));
+  }
+
   #settleJoin(room: Room, outcome: Error | RoomStatus): void {
     const pending = room.pending;
     if (!pending) return;
@@ -378,9 +437,11 @@ export class Rooms {
     const room = this.#rooms.get(bareJid(jid));
     if (!room) return;
     room.wanted = false;
+    // In the room, or our join presence is out: the room hears we left. Still at disco#info: nothing was sent.
+    const present = room.state === 'joined' || room.pending !== null;
     this.#settleJoin(room, new MucError('MUC_LEFT', `You left ${room.jid}.`));
     this.#rooms.delete(room.jid);
-    if (room.state !== 'left' && this.#session.isOnline) await this.#session.send(xml('presence', { to: `${room.jid}/${room.nick}`, type: 'unavailable' })).catch(() => undefined);
+    if (present && this.#session.isOnline) await this.#session.send(xml('presence', { to: `${room.jid}/${room.nick}`, type: 'unavailable' })).catch(() => undefined);
     room.state = 'left';
     room.problem = null;
     this.#emitRoom(room);
@@ -397,7 +458,7 @@ export class Rooms {
         reject(new MucError('MUC_TIMEOUT', `${room.jid} did not answer the nick change.`));
       }, this.#options.joinTimeoutMs);
       room.nickChange = { nick, resolve, reject, timer };
-      this.#session.send(xml('presence', { to: `${room.jid}/${nick}` }, this.#caps())).catch((error: unknown) => {
+      this.#session.send(presenceStanza(this.#own, { to: `${room.jid}/${nick}` }, this.#caps())).catch((error: unknown) => {
         clearTimeout(timer);
         room.nickChange = null;
         reject(error as Error);
@@ -405,11 +466,20 @@ export class Rooms {
     });
   }
 
+  /** Our availability changed: every room we are in is told (XEP-0045 7.7), and later joins carry it. */
+  async setPresence(own: OwnPresence): Promise<void> {
+    this.#own = { ...own };
+    if (!this.#session.isOnline) return;
+    const joined = [...this.#rooms.values()].filter((room) => room.state === 'joined');
+    await Promise.all(joined.map((room) => this.#session.send(presenceStanza(this.#own, { to: `${room.jid}/${room.nick}` }, this.#caps())).catch(() => undefined)));
+  }
+
   /** Sends to everyone in the room; the room's echo marks it sent (`reflected`). */
   async send(jid: string, body: string): Promise<string> {
     const room = this.#joined(jid);
     const id = randomUUID();
-    room.inFlight.add(id);
+    addBounded(room.inFlight, id, MUC_LIMITS.sentIds, body);
+    addBounded(room.sentIds, id, MUC_LIMITS.sentIds);
     await this.#session.send(xml('message', { to: room.jid, type: 'groupchat', id }, xml('body', {}, body), xml('origin-id', { xmlns: NS_STANZA_ID, id })));
     return id;
   }
@@ -575,6 +645,17 @@ export class Rooms {
     this.#pingTimer.unref();
   }
 
+  /**
+   * Takes over from the Rooms of a replaced session: the rooms the user is in, with their nicks and
+   * passwords, are joined (now or at login), and the invitations not yet answered stay.
+   */
+  adopt(previous: Rooms): void {
+    for (const invitation of previous.#invitations.values()) this.#keepInvitation({ ...invitation });
+    for (const room of previous.#rooms.values()) {
+      if (room.wanted) void this.join(room.jid, room.nick, { password: room.password }).catch(() => undefined);
+    }
+  }
+
   /** No more timers (the session is being dropped). */
   close(): void {
     if (this.#pingTimer) clearInterval(this.#pingTimer);
@@ -597,7 +678,7 @@ export class Rooms {
   #clearOccupants(room: Room): void {
     for (const nick of room.occupants.keys()) this.events.emit('occupant', { room: room.jid, nick, occupant: null, departure: null });
     room.occupants.clear();
-    room.overflow = 0;
+    room.overflowNicks.clear();
   }
 
   #onPresence(room: Room, stanza: Element): void {
@@ -626,7 +707,7 @@ export class Rooms {
     if (parsed.kind === 'available') {
       // Our own entry is always kept, however full the table.
       if (!self && !room.occupants.has(occupant.nick) && room.occupants.size >= MUC_LIMITS.occupants) {
-        room.overflow += 1;
+        if (room.overflowNicks.size < MUC_LIMITS.overflowNicks) room.overflowNicks.add(occupant.nick);
       } else {
         room.occupants.set(occupant.nick, occupant);
         this.events.emit('occupant', { room: room.jid, nick: occupant.nick, occupant: { ...occupant }, departure: null });
@@ -635,11 +716,13 @@ export class Rooms {
       return;
     }
     if (room.occupants.delete(occupant.nick)) this.events.emit('occupant', { room: room.jid, nick: occupant.nick, occupant: null, departure: parsed.departure });
-    else if (room.overflow > 0) room.overflow -= 1;
+    else room.overflowNicks.delete(occupant.nick);
     if (!parsed.self) return;
     if (parsed.departure.kind === 'nick-changed') {
-      // The room sends our presence under the new nick next (XEP-0045 7.6).
+      // The room sends our presence under the new nick next (XEP-0045 7.6), which may be one it
+      // adjusted from the one we asked for (status 210).
       room.nick = parsed.departure.newNick;
+      if (room.nickChange) room.nickChange.nick = room.nick;
       return;
     }
     this.#selfGone(room, parsed.departure);
@@ -678,6 +761,8 @@ export class Rooms {
       const id = stanza.attrs.id;
       const { condition, text } = stanzaErrorOf(stanza);
       if (id && room.inFlight.delete(id)) this.events.emit('bounced', { room: room.jid, id, error: text ? `${condition}: ${text}` : condition });
+      // XEP-0410 3.1: the room refuses our message because we are not in it: find out, and rejoin.
+      if (condition === 'not-acceptable' && room.state === 'joined') void this.selfPing(room.jid).catch(() => undefined);
       return;
     }
     const subject = stanza.getChild('subject');
@@ -698,7 +783,8 @@ export class Rooms {
     if (historic && ++room.historyTaken > MUC_LIMITS.joinHistory) return;
     const senderId = stanza.getChild('origin-id', NS_STANZA_ID)?.attrs.id ?? stanza.attrs.id ?? null;
     const stanzaId = type === 'groupchat' ? roomStanzaId(stanza, room.jid) : null;
-    const ours = type === 'groupchat' && senderId !== null && room.inFlight.delete(senderId);
+    // Our echo: the id we sent, from our nick, with what we wrote (another occupant cannot claim it by copying the id).
+    const ours = type === 'groupchat' && senderId !== null && nick === room.nick && room.inFlight.get(senderId) === body && room.inFlight.delete(senderId);
     if (ours) this.events.emit('reflected', { room: room.jid, id: senderId, stanzaId });
     if (stanzaId && !historic) room.lastArchiveId = stanzaId;
     const stamp = delay?.attrs.stamp && !Number.isNaN(Date.parse(delay.attrs.stamp)) ? new Date(Math.min(historyTime(delay.attrs.stamp), Date.now())).toISOString() : new Date().toISOString();
@@ -716,6 +802,16 @@ export class Rooms {
     });
   }
 
+  /**
+   * An archived message is ours when it carries an id we sent, or when it came from our nick and
+   * the room names our JID as its sender; a sender's own <x/> naming our JID under another nick is not enough.
+   */
+  #ownArchived(room: Room, inner: Element, senderJid: string | null): boolean {
+    const senderId = inner.getChild('origin-id', NS_STANZA_ID)?.attrs.id ?? inner.attrs.id;
+    if (senderId && room.sentIds.has(senderId) && resourceOf(inner.attrs.from ?? '') === room.nick) return true;
+    return senderJid !== null && resourceOf(inner.attrs.from ?? '') === room.nick && isOwnBareJid(bareJid(senderJid), this.#session.jid);
+  }
+
   /** One archived message of the room (XEP-0313 4.1.2: results come from the room's bare JID). */
   #archived(room: Room, stanza: Element, queryId: string): RoomMessage | null {
     const result = stanza.getChild('result', NS_MAM);
@@ -730,7 +826,7 @@ export class Rooms {
       id: String(result.attrs.id),
       room: room.jid,
       nick: resourceOf(inner.attrs.from ?? '').slice(0, MUC_TEXT_LIMITS.nick),
-      direction: senderJid !== null && isOwnBareJid(bareJid(senderJid), this.#session.jid) ? 'out' : 'in',
+      direction: this.#ownArchived(room, inner, senderJid) ? 'out' : 'in',
       body: body.slice(0, MUC_LIMITS.bodyChars),
       timestamp: stamp && !Number.isNaN(Date.parse(stamp)) ? new Date(Math.min(Date.parse(stamp), Date.now())).toISOString() : new Date().toISOString(),
       source: 'archive',
@@ -740,30 +836,65 @@ export class Rooms {
     };
   }
 
-  /** A direct (XEP-0249) or mediated (XEP-0045 7.8.2) invitation; true when the stanza was one. */
+  /**
+   * A direct (XEP-0249) or mediated (XEP-0045 7.8.2) invitation; true when the stanza was one (and
+   * is taken here). It is shown only once the room it names answers disco#info as a room: nobody
+   * can have us send our presence to a person, or a mediated invitation speak for an inviter from
+   * anywhere but a real room.
+   */
   #invitation(stanza: Element): boolean {
     const from = stanza.attrs.from ?? '';
+    const type = stanza.attrs.type ?? 'normal';
     const direct = stanza.getChild('x', NS_CONFERENCE);
     const mediated = stanza.getChild('x', NS_MUC_USER)?.getChild('invite');
-    if (stanza.attrs.type === 'error' || (!direct?.attrs.jid && !mediated)) return false;
-    // A mediated invitation comes from the room itself, naming who invites; servers add a
-    // jabber:x:conference element to it for older clients, which does not make it direct.
+    // Invitations come in normal or chat messages, never in a room's groupchat or an error.
+    if (type === 'error' || type === 'groupchat' || (!direct?.attrs.jid && !mediated)) return false;
+    const sender = bareJid(from);
+    // An occupant, through a room we are in, invites no one: its private messages are the room's.
+    if (this.#rooms.has(sender) && (resourceOf(from) !== '' || !mediated)) return true;
+    // A mediated invitation comes from the room's own bare JID; servers add a jabber:x:conference
+    // element to it for older clients, which does not make it direct.
+    if (mediated && resourceOf(from) !== '') return true;
     const invitation: Invitation = mediated
-      ? { room: bareJid(from), from: inviterOf(mediated.attrs.from ?? from, bareJid(from)), reason: textOf(mediated, 'reason', MUC_TEXT_LIMITS.reason), password: textOf(stanza.getChild('x', NS_MUC_USER), 'password', 1024), kind: 'mediated' }
-      : { room: bareJid(String(direct!.attrs.jid)), from: bareJid(from), reason: direct!.attrs.reason ? String(direct!.attrs.reason).slice(0, MUC_TEXT_LIMITS.reason) : null, password: direct!.attrs.password ? String(direct!.attrs.password).slice(0, 1024) : null, kind: 'direct' };
+      ? { room: sender, from: inviterOf(mediated.attrs.from ?? from, sender), reason: textOf(mediated, 'reason', MUC_TEXT_LIMITS.reason), password: textOf(stanza.getChild('x', NS_MUC_USER), 'password', 1024), kind: 'mediated' }
+      : { room: bareJid(String(direct!.attrs.jid)), from: sender, reason: direct!.attrs.reason ? String(direct!.attrs.reason).slice(0, MUC_TEXT_LIMITS.reason) : null, password: direct!.attrs.password ? String(direct!.attrs.password).slice(0, 1024) : null, kind: 'direct' };
     const { room } = invitation;
-    if (!room.includes('@') || this.#rooms.get(room)?.state === 'joined') return true;
-    if (!this.#invitations.has(room) && this.#invitations.size >= MUC_LIMITS.invitations) return true;
-    this.#invitations.set(room, invitation);
-    this.events.emit('invitation', { ...invitation });
+    if (!room.includes('@') || isOwnBareJid(room, this.#session.jid) || this.#options.isPerson(room)) return true;
+    if (this.#rooms.get(room)?.state === 'joined' || this.#checking.has(room) || this.#checking.size >= MUC_LIMITS.invitationChecks) return true;
+    this.#checking.add(room);
+    void this.#isRoom(room)
+      .then((isRoom) => {
+        if (isRoom && this.#rooms.get(room)?.state !== 'joined') this.#keepInvitation(invitation);
+      })
+      .finally(() => this.#checking.delete(room));
     return true;
+  }
+
+  /** disco#info (XEP-0045 6.4): the JID is a room of a conference service. */
+  async #isRoom(jid: string): Promise<boolean> {
+    const info = await this.#session.parts.iqCaller.get(xml('query', { xmlns: NS_DISCO_INFO }), jid, 10_000).catch(() => undefined);
+    return (info?.getChildren('identity') ?? []).some((identity) => identity.attrs.category === 'conference')
+      && (info?.getChildren('feature') ?? []).some((feature) => feature.attrs.var === NS_MUC);
+  }
+
+  /**
+   * One invitation per room: a repeat from the same inviter refreshes it, another inviter's does
+   * not replace it (nor its password); past the limit the oldest gives way.
+   */
+  #keepInvitation(invitation: Invitation): void {
+    const held = this.#invitations.get(invitation.room);
+    if (held && held.from !== invitation.from) return;
+    this.#invitations.delete(invitation.room);
+    this.#invitations.set(invitation.room, invitation);
+    if (this.#invitations.size > MUC_LIMITS.invitations) this.#invitations.delete(this.#invitations.keys().next().value as string);
+    this.events.emit('invitation', { ...invitation });
   }
 
   #status(room: Room): RoomStatus {
     const self = room.occupants.get(room.nick);
     return {
       jid: room.jid, state: room.state, nick: room.nick, name: room.name, subject: room.subject, subjectBy: room.subjectBy, self: room.state === 'joined' && self ? { ...self } : null,
-      features: [...room.features], created: room.created, problem: room.problem, departure: room.departure, overflow: room.overflow,
+      features: [...room.features], created: room.created, problem: room.problem, departure: room.departure, overflow: room.overflowNicks.size,
     };
   }
 

@@ -2,6 +2,7 @@
 // hostile-server.ts) on 127.0.52.1 does, one row per behaviour, what a server or anyone on the path
 // could, and each row checks that this process is alive and heard, the typed outcome, that nothing
 // was lost or corrupted, and, where memory is the attack, how much the process grew.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Element } from '@xmpp/xml';
@@ -12,8 +13,8 @@ import { trustStore } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import { createAuthority, scratchDir, type IssuedCertificate } from '../../src/testbed/pki.ts';
 import { normalizeDomain } from '../../src/verify/domain.ts';
-import { createChatClient, type ChatFeatures } from '../../src/xmpp/chat-client.ts';
-import { MUC_LIMITS } from '../../src/xmpp/muc.ts';
+import { createChatClient, type ChatFeatures, type ChatOptions } from '../../src/xmpp/chat-client.ts';
+import { MUC_LIMITS, type Invitation, type RoomMessage } from '../../src/xmpp/muc.ts';
 import { XmppSession, type SessionOptions, type SessionProblem, type SessionState } from '../../src/xmpp/session.ts';
 import { manualHostOnly, startHostilePlaintext, startHostileServer, type HostileConnection, type HostileScript } from '../support/hostile-server.ts';
 import { nextEvent } from '../support/sessions.ts';
@@ -54,7 +55,7 @@ function sessionOptions(port: number, directTls = true): SessionOptions {
   };
 }
 
-const client = (port: number, directTls = true): ChatFeatures => createChatClient(sessionOptions(port, directTls));
+const client = (port: number, directTls = true, chat: ChatOptions = {}): ChatFeatures => createChatClient(sessionOptions(port, directTls), chat);
 
 /** The first state the session reports that passes `test`. */
 const stateWhere = (features: ChatFeatures, test: (state: SessionState, problem: SessionProblem | null) => boolean, timeoutMs = 15_000) =>
@@ -65,10 +66,10 @@ const sentStreamError = (connection: HostileConnection, condition: string): bool
   new RegExp(`<stream:error><${condition} xmlns=['"]urn:ietf:params:xml:ns:xmpp-streams['"]/>`).test(connection.received);
 
 /** Runs `script` against a fresh client that comes online, then stops both. */
-async function online(script: HostileScript, run: (features: ChatFeatures, connection: () => HostileConnection) => Promise<void>): Promise<void> {
+async function online(script: HostileScript, run: (features: ChatFeatures, connection: () => HostileConnection) => Promise<void>, chat: ChatOptions = {}): Promise<void> {
   const port = nextPort++;
   const server = await startHostileServer({ address: ADDRESS, port, domain: DOMAIN, jid: ME, certPem: leaf.certPem, keyPem: leaf.keyPem, script });
-  const features = client(port);
+  const features = client(port, true, chat);
   try {
     expect(await features.session.start()).toBe('online');
     await run(features, () => server.connections[0]!);
@@ -350,6 +351,9 @@ describe('a hostile server: work that stays linear and state that stays bounded'
       await expect.poll(() => heard, { timeout: 15_000 }).toBe(MUC_LIMITS.joinHistory + 1);
       expect(features.rooms.occupants(room)).toHaveLength(MUC_LIMITS.occupants + 1);
       expect(features.rooms.status(room)?.overflow).toBe(20_000 - MUC_LIMITS.occupants);
+      // Occupants beyond the table change their status again: each is still counted once; one leaves.
+      await connection().write(flood + `<presence from='${room}/n19999' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none' affiliation='none'/></x></presence>`);
+      await expect.poll(() => features.rooms.status(room)?.overflow, { timeout: 15_000 }).toBe(20_000 - MUC_LIMITS.occupants - 1);
       expect(features.session.state).toBe('online');
     });
   });
@@ -534,5 +538,189 @@ describe('a hostile stream before TLS (STARTTLS, anyone on the path)', () => {
       await features.session.stop();
       await server.stop();
     }
+  });
+});
+
+const ROOM = 'den@rooms.evil.test';
+const LOUNGE = 'lounge@rooms.evil.test';
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+
+/** The `nth` element (0: the first) the client sends that passes `test`, once it has sent it. */
+async function sentBy(connection: () => HostileConnection, test: (element: Element) => boolean, nth = 0): Promise<Element> {
+  await expect.poll(() => connection().elements.filter(test).length, { timeout: 5000 }).toBeGreaterThan(nth);
+  return connection().elements.filter(test)[nth]!;
+}
+
+const iqTo = (to: string) => (element: Element) => element.name === 'iq' && element.attrs.to === to;
+const presenceTo = (to: string) => (element: Element) => element.name === 'presence' && element.attrs.to === to;
+
+/** disco#info of a room (XEP-0045 6.4), or of something that is not one. */
+const discoAnswer = (id: string | undefined, from: string, isRoom = true): string =>
+  `<iq type='result' id='${id}' from='${from}'><query xmlns='http://jabber.org/protocol/disco#info'>${isRoom
+    ? "<identity category='conference' type='text'/><feature var='http://jabber.org/protocol/muc'/>" : "<identity category='account' type='registered'/>"}</query></iq>`;
+
+const selfPresence = (room: string, nick: string, codes: number[] = [110], type = ''): string =>
+  `<presence from='${room}/${nick}'${type ? ` type='${type}'` : ''}><x xmlns='${NS_MUC_USER}'><item role='participant' affiliation='none'${type ? ` nick='${nick}-2'` : ''}/>${codes.map((code) => `<status code='${code}'/>`).join('')}</x></presence>`;
+
+/** Joins `room` as `nick`, the scripted room answering disco#info and with our own presence. */
+async function joinRoom(features: ChatFeatures, connection: () => HostileConnection, room: string, nick: string, nth = 0): Promise<void> {
+  const joined = features.rooms.join(room, nick);
+  const disco = await sentBy(connection, iqTo(room), nth);
+  await connection().write(discoAnswer(disco.attrs.id, room));
+  await sentBy(connection, presenceTo(`${room}/${nick}`), nth);
+  await connection().write(selfPresence(room, nick));
+  expect(await joined).toMatchObject({ state: 'joined' });
+}
+
+const invitations = (features: ChatFeatures): Invitation[] => {
+  const heard: Invitation[] = [];
+  features.rooms.events.on('invitation', (invitation) => void heard.push(invitation));
+  return heard;
+};
+
+describe('a hostile room (XEP-0045): what a room, an occupant or a stranger cannot make the client do', () => {
+  it('XEP-0045 7.14: leaving while the room answers disco#info cancels the join; no join presence follows', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const joined = features.rooms.join(ROOM, 'me');
+      const disco = await sentBy(connection, iqTo(ROOM));
+      await features.rooms.leave(ROOM);
+      await connection().write(discoAnswer(disco.attrs.id, ROOM));
+      await expect(joined).rejects.toMatchObject({ code: 'MUC_LEFT' });
+      // The stream is ordered: a join presence sent for ROOM would come before this later disco#info.
+      void features.rooms.join(LOUNGE, 'me').catch(() => undefined);
+      await sentBy(connection, iqTo(LOUNGE));
+      expect(connection().elements.filter((element) => element.name === 'presence' && element.attrs.to?.startsWith(ROOM))).toEqual([]);
+    });
+  });
+
+  it('XEP-0045 7.8.2: an invite inside a groupchat message is the room talking, not an invitation', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await joinRoom(features, connection, ROOM, 'me');
+      const heard = invitations(features);
+      const said = nextEvent(features.rooms.events, 'message', (message) => message.body === 'come along', 5000);
+      await connection().write(`<message from='${ROOM}/n1' type='groupchat' id='g1'><body>come along</body><x xmlns='${NS_MUC_USER}'><invite from='boss@${DOMAIN}'/><password>p</password></x></message>`);
+      expect(await said).toMatchObject({ nick: 'n1', direction: 'in' });
+      expect(heard).toEqual([]);
+      expect(features.rooms.invitations()).toEqual([]);
+    });
+  });
+
+  it('XEP-0045 7.8.2: a mediated invitation speaks for its inviter only from a real room; from a person or an occupant it is dropped', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const heard = invitations(features);
+      const mediated = (from: string) => `<message from='${from}' id='${randomUUID()}'><x xmlns='${NS_MUC_USER}'><invite from='boss@${DOMAIN}'><reason>join us</reason></invite><password>p1</password></x></message>`;
+      await connection().write(mediated('mallory@evil.test'));
+      const asked = await sentBy(connection, iqTo('mallory@evil.test'));
+      await connection().write(discoAnswer(asked.attrs.id, 'mallory@evil.test', false));
+      await connection().write(mediated(`${LOUNGE}/n1`) + mediated(LOUNGE));
+      const room = await sentBy(connection, iqTo(LOUNGE));
+      await connection().write(discoAnswer(room.attrs.id, LOUNGE));
+      await expect.poll(() => heard.length, { timeout: 5000 }).toBe(1);
+      expect(heard).toEqual([{ room: LOUNGE, from: `boss@${DOMAIN}`, reason: 'join us', password: 'p1', kind: 'mediated' }]);
+      // One disco#info for the room, none for its occupant's JID.
+      expect(connection().elements.filter((element) => element.name === 'iq' && element.attrs.to?.startsWith(LOUNGE))).toHaveLength(1);
+    });
+  });
+
+  it('XEP-0249: a direct invitation naming our own JID or a contact as the room is dropped without asking anyone', async () => {
+    const roster = `<item jid='${BOB}' subscription='both'/>`;
+    await online({ online: () => undefined, rosterReply: (id) => `<iq type='result' id='${id}'><query xmlns='jabber:iq:roster'>${roster}</query></iq>` }, async (features, connection) => {
+      const heard = invitations(features);
+      const direct = (room: string) => `<message from='carol@evil.test/pc' id='${randomUUID()}'><x xmlns='jabber:x:conference' jid='${room}'/></message>`;
+      await connection().write(direct(ME) + direct(BOB) + direct(LOUNGE));
+      const room = await sentBy(connection, iqTo(LOUNGE));
+      await connection().write(discoAnswer(room.attrs.id, LOUNGE));
+      await expect.poll(() => heard.length, { timeout: 5000 }).toBe(1);
+      expect(heard[0]).toMatchObject({ room: LOUNGE, from: 'carol@evil.test', kind: 'direct' });
+      expect(connection().elements.filter((element) => element.name === 'iq' && (element.attrs.to === ME || element.attrs.to === BOB))).toEqual([]);
+    });
+  });
+
+  it(`XEP-0249: one invitation per room, which another inviter cannot replace (nor its password); ${MUC_LIMITS.invitations + 10} rooms keep the latest ${MUC_LIMITS.invitations}`, async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const invite = async (from: string, room: string, password: string) => {
+        await connection().write(`<message from='${from}' id='${randomUUID()}'><x xmlns='jabber:x:conference' jid='${room}' password='${password}'/></message>`);
+        const asked = await sentBy(connection, iqTo(room), connection().elements.filter(iqTo(room)).length);
+        await connection().write(discoAnswer(asked.attrs.id, room));
+      };
+      const heard = invitations(features);
+      await invite('carol@evil.test/pc', LOUNGE, 'right');
+      await expect.poll(() => heard.length, { timeout: 5000 }).toBe(1);
+      await invite('mallory@evil.test/pc', LOUNGE, 'wrong');
+      const rooms = Array.from({ length: MUC_LIMITS.invitations + 10 }, (_, index) => `r${index}@rooms.evil.test`);
+      for (const room of rooms) await invite('carol@evil.test/pc', room, 'x');
+      await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(1 + rooms.length);
+      expect(heard.filter((invitation) => invitation.room === LOUNGE)).toHaveLength(1);
+      const kept = features.rooms.invitations().map((invitation) => invitation.room);
+      expect(kept).toEqual(rooms.slice(-MUC_LIMITS.invitations));
+    });
+  });
+
+  it('XEP-0045 7.4: only the room\'s echo from our nick, with what we wrote, marks our message sent; an occupant copying its id does not', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await joinRoom(features, connection, ROOM, 'me');
+      const reflected: string[] = [];
+      const messages: RoomMessage[] = [];
+      features.rooms.events.on('reflected', ({ id }) => void reflected.push(id));
+      features.rooms.events.on('message', (message) => void messages.push(message));
+      const id = await features.rooms.send(ROOM, 'hello');
+      const groupchat = (nick: string, body: string) => `<message from='${ROOM}/${nick}' type='groupchat' id='${id}'><body>${body}</body><origin-id xmlns='urn:xmpp:sid:0' id='${id}'/></message>`;
+      await connection().write(groupchat('n1', 'hello') + groupchat('me', 'not what I wrote'));
+      await expect.poll(() => messages.length, { timeout: 5000 }).toBe(2);
+      expect(reflected).toEqual([]);
+      expect(messages.map((message) => message.direction)).toEqual(['in', 'in']);
+      await connection().write(groupchat('me', 'hello'));
+      await expect.poll(() => reflected, { timeout: 5000 }).toEqual([id]);
+      expect(messages.at(-1)).toMatchObject({ id, direction: 'out', body: 'hello' });
+    });
+  });
+
+  it('XEP-0410 3.1: a message refused as not-acceptable makes the client self-ping the room, and rejoin when it is gone', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await joinRoom(features, connection, ROOM, 'me');
+      const id = await features.rooms.send(ROOM, 'anyone?');
+      await connection().write(`<message from='${ROOM}' type='error' id='${id}'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`);
+      const ping = await sentBy(connection, iqTo(`${ROOM}/me`));
+      expect(ping.getChild('ping', 'urn:xmpp:ping')).toBeDefined();
+      await connection().write(`<iq type='error' id='${ping.attrs.id}' from='${ROOM}/me'><error type='cancel'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
+      // Gone: the join starts again with disco#info, then presence.
+      const again = await sentBy(connection, iqTo(ROOM), 1);
+      await connection().write(discoAnswer(again.attrs.id, ROOM));
+      await sentBy(connection, presenceTo(`${ROOM}/me`), 1);
+      await connection().write(selfPresence(ROOM, 'me'));
+      await expect.poll(() => features.rooms.status(ROOM)?.state, { timeout: 5000 }).toBe('joined');
+    });
+  });
+
+  it('XEP-0045 7.2: a join the room never answers ends as left, with the reason in words', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const joined = features.rooms.join(ROOM, 'me');
+      const disco = await sentBy(connection, iqTo(ROOM));
+      await connection().write(discoAnswer(disco.attrs.id, ROOM));
+      await expect(joined).rejects.toMatchObject({ code: 'MUC_JOIN_TIMEOUT' });
+      expect(features.rooms.status(ROOM)).toMatchObject({ state: 'left', problem: expect.stringMatching(/did not answer the join/) });
+    }, { rooms: { joinTimeoutMs: 500 } });
+  });
+
+  it('XEP-0045 7.6 (status 210): a nick change the room adjusts completes with the room\'s nick', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await joinRoom(features, connection, ROOM, 'me');
+      const changed = features.rooms.setNick(ROOM, 'me2');
+      await sentBy(connection, presenceTo(`${ROOM}/me2`));
+      await connection().write(selfPresence(ROOM, 'me', [303, 110], 'unavailable') + selfPresence(ROOM, 'me-2', [110, 210]));
+      await changed;
+      expect(features.rooms.status(ROOM)).toMatchObject({ state: 'joined', nick: 'me-2' });
+    });
+  });
+
+  it('XEP-0045 7.7: our own availability reaches every room we are in', async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      await joinRoom(features, connection, ROOM, 'me');
+      await features.presence.setOwn({ show: 'away', status: 'lunch' });
+      const told = await sentBy(connection, presenceTo(`${ROOM}/me`), 1);
+      expect(told.getChildText('show')).toBe('away');
+      expect(told.getChildText('status')).toBe('lunch');
+      expect(told.getChild('c', 'http://jabber.org/protocol/caps')).toBeDefined();
+    });
   });
 });
