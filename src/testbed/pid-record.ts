@@ -40,11 +40,26 @@ export function formatPidRecord(record: PidRecord): string {
   return `{"owner":${record.owner},"processes":[\n${lines.join(',\n')}\n]}\n`;
 }
 
-export async function writePidRecord(path: string, record: PidRecord): Promise<void> {
-  // Write then rename: the reaper may read at any moment and must never see half a file.
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, formatPidRecord(record));
-  await rename(temporary, path);
+/** The write in progress per record, so that writes land in the order they were asked for. */
+const writing = new Map<string, Promise<void>>();
+let written = 0;
+
+export function writePidRecord(path: string, record: PidRecord): Promise<void> {
+  // Write then rename: the reaper may read at any moment and must never see half a file. Each
+  // write has its own temporary file and waits for the one before it: two writes at once must
+  // neither rename the other's file away nor put an older record over a newer one.
+  const text = formatPidRecord(record);
+  const temporary = `${path}.${process.pid}.${(written += 1)}.tmp`;
+  const previous = writing.get(path) ?? Promise.resolve();
+  const write = previous.catch(() => undefined).then(async () => {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  });
+  writing.set(path, write);
+  void write.finally(() => {
+    if (writing.get(path) === write) writing.delete(path);
+  }).catch(() => undefined);
+  return write;
 }
 
 export async function removePidRecord(path: string): Promise<void> {
