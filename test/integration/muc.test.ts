@@ -213,7 +213,7 @@ describe.each(SERVERS)('$server ($service)', ({ domain, service }) => {
     expect(guest.rooms.invitations()).toEqual([]);
   });
 
-  it('XEP-0402: a bookmark with autojoin from one session is joined by another session of the account, live and at its next login', async () => {
+  it('XEP-0402 3.5: a bookmark with autojoin from one session is joined by another session of the account, live and at its next login; autojoin cleared there makes the others leave', async () => {
     const phone = await online('owner', undefined, 'phone');
     const jid = phone.session.jid;
     const desk = await online('owner', jid, 'desk');
@@ -228,6 +228,15 @@ describe.each(SERVERS)('$server ($service)', ({ domain, service }) => {
     const laptop = await online('owner', jid, 'laptop');
     expect(laptop.bookmarks.get(room)).toMatchObject({ autojoin: true, name: 'Ours' });
     await roomWhere(laptop, room, (status) => status.state === 'joined');
+
+    // XEP-0402 3.5: autojoin cleared on the phone: the other sessions leave; the phone, whose own
+    // publish this was, stays.
+    const deskLeaves = roomWhere(desk, room, (status) => status.state === 'left');
+    const laptopLeaves = roomWhere(laptop, room, (status) => status.state === 'left');
+    await phone.bookmarks.set({ jid: room, name: 'Ours', autojoin: false, nick: 'desk-nick', password: null });
+    await Promise.all([deskLeaves, laptopLeaves]);
+    expect(desk.rooms.status(room)).toBeNull();
+    expect(phone.rooms.status(room)?.state).toBe('joined');
   });
 
   it.runIf(domain === 'example.com')('XEP-0410: a room that forgot us answers the self-ping, and we rejoin', async () => {
