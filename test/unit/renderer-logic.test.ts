@@ -1,16 +1,21 @@
 // The renderer's pure logic: the timeline's one time axis, list windowing for long rosters and
-// conversations, countdowns, refusals in words, roster order, and which navigations stay home.
+// conversations, countdowns, refusals in words, roster order, rooms and their occupants, and which
+// navigations stay home.
 import { describe, expect, it } from 'vitest';
 import { fieldsOf, settingsOf } from '../../renderer/src/lib/account-settings.ts';
 import { formatCountdown, formatMs, groupFingerprint, localizeTimes, secondsUntil } from '../../renderer/src/lib/format.ts';
 import { loginWords } from '../../renderer/src/lib/login-words.ts';
 import { bestPresence, contactLevel, sortContacts } from '../../renderer/src/lib/presence.ts';
 import { describeRefusal } from '../../renderer/src/lib/refusal.ts';
+import {
+  applyOccupantChanges, describeRoom, filterListed, inviterOf, maySetSubject, occupantActions, occupantWords, roomAddress, roomFacts, roomTitle, sortOccupants,
+  sortRooms, upsertInvitation, upsertRoom,
+} from '../../renderer/src/lib/rooms.ts';
 import { isSameDocument } from '../../renderer/src/lib/same-document.ts';
 import { stateWords } from '../../renderer/src/lib/state-words.ts';
 import { applyStepEvent, layoutTimeline, overlapped, stepsFromEvents, waitingFor } from '../../renderer/src/lib/timeline.ts';
 import { fixedWindowOf, RowHeights, windowOf } from '../../renderer/src/lib/virtual.ts';
-import type { RosterContact } from '../../src/app/contract.ts';
+import type { RoomInvitation, RoomOccupant, RoomSummary, RosterContact } from '../../src/app/contract.ts';
 import { normalizeDomain } from '../../src/verify/domain.ts';
 import type { DelegationReport } from '../../src/verify/report.ts';
 import type { PoshResult, StepEvent, TimedStep } from '../../src/verify/types.ts';
@@ -318,5 +323,115 @@ describe('loginWords: the chain\'s login node', () => {
     const text = words.lines.join('\n');
     for (const pattern of has) expect(text).toMatch(pattern);
     for (const pattern of hasNot) expect(text).not.toMatch(pattern);
+  });
+});
+
+describe('group chat', () => {
+  const room = (jid: string, extra: Partial<RoomSummary> = {}): RoomSummary => ({
+    jid, state: 'joined', name: null, nick: 'alice', subject: null, subjectBy: null, role: 'participant', affiliation: 'none', passwordProtected: false,
+    membersOnly: false, archived: true, nonAnonymous: false, created: false, problem: null, occupantCount: 2, unread: 0, mentions: 0, bookmarked: false,
+    autojoin: false, remote: false, ...extra,
+  });
+  const occupant = (nick: string, extra: Partial<RoomOccupant> = {}): RoomOccupant => ({ nick, role: 'participant', affiliation: 'none', jid: null, show: null, status: null, ...extra });
+
+  it('a room is called by its name, else by the local part of its address', () => {
+    expect(roomTitle(room('team@conference.example.com', { name: 'The Team' }))).toBe('The Team');
+    expect(roomTitle(room('team@conference.example.com', { name: '  ' }))).toBe('team');
+    expect(roomTitle({ jid: 'lobby@conference.example.com', name: null })).toBe('lobby');
+  });
+
+  it('rooms with mentions come first, then unread, then joined before not joined, then by name', () => {
+    const order = sortRooms([
+      room('b@c.example', { state: 'left' }),
+      room('a@c.example'),
+      room('quiet@c.example', { unread: 3 }),
+      room('zed@c.example', { unread: 1, mentions: 1 }),
+    ]).map((entry) => entry.jid);
+    expect(order).toEqual(['zed@c.example', 'quiet@c.example', 'a@c.example', 'b@c.example']);
+  });
+
+  it('a room in one sentence names its unread messages and mentions apart', () => {
+    expect(describeRoom(room('team@c.example', { name: 'Team', unread: 4, mentions: 1, bookmarked: true, autojoin: true })))
+      .toBe('Room Team, 2 occupants, 4 unread, 1 mention of you, bookmarked, joined at login');
+    expect(describeRoom(room('team@c.example', { state: 'left', problem: 'You were banned.', occupantCount: 0 }))).toBe('Room team, not joined: see why');
+    expect(describeRoom(room('team@c.example', { state: 'joining', mentions: 2 }))).toBe('Room team, joining…, 2 mentions of you');
+  });
+
+  it('a room event replaces the room in place, or adds it; an invitation replaces the one to the same room', () => {
+    const rooms = [room('a@c.example'), room('b@c.example')];
+    expect(upsertRoom(rooms, room('a@c.example', { unread: 2 })).map((entry) => [entry.jid, entry.unread])).toEqual([['a@c.example', 2], ['b@c.example', 0]]);
+    expect(upsertRoom(rooms, room('c@c.example')).map((entry) => entry.jid)).toEqual(['a@c.example', 'b@c.example', 'c@c.example']);
+    expect(rooms.map((entry) => entry.unread)).toEqual([0, 0]);
+    const invitation = (roomJid: string, reason: string): RoomInvitation => ({ room: roomJid, from: 'bob@example.com', reason, kind: 'direct', hasPassword: false });
+    expect(upsertInvitation([invitation('a@c.example', 'old'), invitation('b@c.example', 'b')], invitation('a@c.example', 'new')).map((entry) => entry.reason)).toEqual(['b', 'new']);
+  });
+
+  it('the inviter is the nick when a semi-anonymous room names them as its occupant, else the address', () => {
+    expect(inviterOf({ room: 'party@c.example', from: 'party@c.example/bob' })).toBe('bob');
+    expect(inviterOf({ room: 'party@c.example', from: 'bob@example.com/laptop' })).toBe('bob@example.com/laptop');
+    expect(inviterOf({ room: 'party@c.example', from: 'party@c.example/' })).toBe('party@c.example/');
+  });
+
+  it.each([
+    ['team@conference.example.com', 'conference.example.com', 'team@conference.example.com'],
+    ['team@other.example', null, 'team@other.example'],
+    ['Team Notes', 'conference.example.com', 'team-notes@conference.example.com'],
+    ['  ', 'conference.example.com', null],
+    ['team', null, null],
+  ])('the typed room %j on service %j is %j', (typed, service, expected) => {
+    expect(roomAddress(typed, service)).toBe(expected);
+  });
+
+  it('the service list is filtered by address or name, case-insensitively, in name order', () => {
+    const listed = [{ jid: 'zeta@c.example', name: 'Alpha Lounge' }, { jid: 'beta@c.example', name: null }, { jid: 'gamma@c.example', name: 'Other' }];
+    expect(filterListed(listed, '').map((entry) => entry.jid)).toEqual(['zeta@c.example', 'beta@c.example', 'gamma@c.example']);
+    expect(filterListed(listed, 'LOUNGE').map((entry) => entry.jid)).toEqual(['zeta@c.example']);
+    expect(filterListed(listed, 'eta@').map((entry) => entry.jid)).toEqual(['zeta@c.example', 'beta@c.example']);
+    expect(filterListed(listed, 'nothing')).toEqual([]);
+  });
+
+  it('occupants by role, then affiliation, then nick; occupant events set or remove one nick each', () => {
+    const table = new Map([
+      ['visitor', occupant('visitor', { role: 'visitor' })],
+      ['carol', occupant('carol')],
+      ['admin', occupant('admin', { role: 'moderator', affiliation: 'admin' })],
+      ['owner', occupant('owner', { role: 'moderator', affiliation: 'owner' })],
+      ['bob', occupant('bob', { affiliation: 'member' })],
+    ]);
+    expect(sortOccupants(table.values()).map((entry) => entry.nick)).toEqual(['owner', 'admin', 'bob', 'carol', 'visitor']);
+    const next = applyOccupantChanges(table, [{ nick: 'carol', occupant: null }, { nick: 'dave', occupant: occupant('dave') }, { nick: 'bob', occupant: occupant('bob', { role: 'visitor' }) }]);
+    expect([...next.keys()].sort()).toEqual(['admin', 'bob', 'dave', 'owner', 'visitor']);
+    expect(next.get('bob')?.role).toBe('visitor');
+    expect(table.has('carol')).toBe(true);
+    expect(occupantWords(occupant('x', { role: 'moderator', affiliation: 'owner' }))).toBe('moderator, owner');
+    expect(occupantWords(occupant('x', { role: 'visitor' }))).toBe('visitor (no voice)');
+  });
+
+  it('what our role lets us do (XEP-0045 8, 9): a participant only writes privately; a moderator kicks and voices but spares admins; an owner bans and makes members where the address is known', () => {
+    const participant = { role: 'participant' as const, affiliation: 'none' as const, nick: 'me' };
+    const moderator = { role: 'moderator' as const, affiliation: 'none' as const, nick: 'me' };
+    const owner = { role: 'moderator' as const, affiliation: 'owner' as const, nick: 'me' };
+    const bob = occupant('bob', { jid: 'bob@example.com' });
+    expect(occupantActions(participant, bob)).toEqual(['private']);
+    expect(occupantActions(participant, occupant('me'))).toEqual([]);
+    expect(occupantActions(moderator, bob)).toEqual(['private', 'kick', 'mute']);
+    expect(occupantActions(moderator, occupant('quiet', { role: 'visitor' }))).toEqual(['private', 'kick', 'voice']);
+    expect(occupantActions(moderator, occupant('boss', { role: 'moderator', affiliation: 'admin' }))).toEqual(['private']);
+    expect(occupantActions(owner, bob)).toEqual(['private', 'kick', 'mute', 'member', 'ban']);
+    expect(occupantActions(owner, occupant('anon'))).toEqual(['private', 'kick', 'mute']);
+    expect(occupantActions(owner, occupant('member', { affiliation: 'member', jid: 'm@example.com' }))).toEqual(['private', 'kick', 'mute', 'ban']);
+    expect(occupantActions({ ...owner, affiliation: 'admin' }, occupant('boss', { role: 'moderator', affiliation: 'owner', jid: 'o@example.com' }))).toEqual(['private']);
+  });
+
+  it('moderators may change the subject of a room they are in; the room facts say what its features mean', () => {
+    expect(maySetSubject(room('r@c.example', { role: 'moderator' }))).toBe(true);
+    expect(maySetSubject(room('r@c.example', { role: 'participant' }))).toBe(false);
+    expect(maySetSubject(room('r@c.example', { role: 'moderator', state: 'left' }))).toBe(false);
+    expect(roomFacts(room('r@c.example', { archived: false, membersOnly: true, passwordProtected: true, nonAnonymous: true }))).toEqual([
+      'Keeps no archive: only what was said while you were in it.',
+      'Members only: others need an invitation or membership.',
+      'Protected by a password.',
+      'Everyone in it sees your address.',
+    ]);
   });
 });

@@ -185,6 +185,10 @@ export class AppState {
     on('subscription.request', ({ accountId, from }) => this.session(accountId).addSubscriptionRequest(from));
     on('message', ({ accountId, message }) => this.session(accountId).receive(message));
     on('message.state', ({ accountId, peer, id, state, error }) => this.session(accountId).conversation(peer).setState(id, state, error));
+    on('room', ({ accountId, room }) => this.session(accountId).applyRoom(room));
+    on('room.removed', ({ accountId, jid }) => this.session(accountId).removeRoom(jid));
+    on('room.occupants', ({ accountId, room, changes }) => this.session(accountId).occupants(room).apply(changes));
+    on('room.invitation', ({ accountId, invitation }) => this.session(accountId).addInvitation(invitation));
     on('domainCheck.step', ({ checkId, event }) => this.domainCheck.applyStep(checkId, event));
     on('demo.status', (status) => this.#applyDemo(status));
     on('store.recovered', ({ store, backupPath, message }) => {

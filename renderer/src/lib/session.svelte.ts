@@ -1,10 +1,13 @@
 // What the renderer knows about one account's session: the connection attempt with its live steps
-// and report, the roster, presence, subscription requests and conversations.
+// and report, the roster, presence, subscription requests, rooms, invitations and conversations.
 import type {
-  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, LoginFacts, OwnPresence, RosterContact, SessionProblem, SessionSnapshot, StepEvent,
+  AccountSummary, ChatMessage, ConnectionAttempt, ConnectionState, DelegationReport, LoginFacts, OwnPresence, RoomInvitation, RoomSummary, RosterContact, SessionProblem,
+  SessionSnapshot, StepEvent,
 } from '../../../src/app/contract.ts';
-import { STRANGER_LIMITS } from '../../../src/app/contract.ts';
+import { ROOM_LIMITS, STRANGER_LIMITS } from '../../../src/app/contract.ts';
 import { Conversation } from './conversation.svelte.ts';
+import { RoomOccupants } from './occupants.svelte.ts';
+import { upsertInvitation, upsertRoom } from './rooms.ts';
 import { applyStepEvent, stepsFromEvents, type LiveStep } from './timeline.ts';
 
 export class SessionState {
@@ -21,7 +24,11 @@ export class SessionState {
   roster = $state.raw<RosterContact[]>([]);
   ownPresence = $state.raw<OwnPresence>({ show: 'online', status: '' });
   subscriptionRequests = $state.raw<string[]>([]);
-  /** The peer whose conversation is open. */
+  /** The account's rooms: joined, joining, and bookmarked ones not joined. */
+  rooms = $state.raw<RoomSummary[]>([]);
+  /** Invitations to rooms not yet answered, one per room. */
+  invitations = $state.raw<RoomInvitation[]>([]);
+  /** The peer (a contact's or a room's JID) whose conversation is open. */
   openPeer = $state<string | null>(null);
   // Not reactive: each Conversation is reactive inside; the map only finds them.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -31,6 +38,9 @@ export class SessionState {
   readonly #strangers = new Set<string>();
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #started = new Set<string>();
+  // Not reactive: each RoomOccupants is reactive inside.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #occupants = new Map<string, RoomOccupants>();
   #rosterJids: { of: readonly RosterContact[]; jids: ReadonlySet<string> } | null = null;
 
   constructor(account: AccountSummary) {
@@ -52,6 +62,39 @@ export class SessionState {
     this.roster = snapshot.roster;
     this.ownPresence = snapshot.ownPresence;
     this.subscriptionRequests = snapshot.subscriptionRequests;
+    this.rooms = snapshot.rooms;
+    this.invitations = snapshot.invitations;
+  }
+
+  /** The room that `jid` names, when it is one of this account's. */
+  room(jid: string | null): RoomSummary | null {
+    return jid === null ? null : (this.rooms.find((room) => room.jid === jid) ?? null);
+  }
+
+  applyRoom(room: RoomSummary): void {
+    this.rooms = upsertRoom(this.rooms, room);
+    // Out of the room, nobody is known to be in it; the next join brings them back.
+    if (room.state !== 'joined') this.#occupants.get(room.jid)?.clear();
+  }
+
+  removeRoom(jid: string): void {
+    this.rooms = this.rooms.filter((room) => room.jid !== jid);
+    this.#occupants.delete(jid);
+    if (this.openPeer === jid) this.openPeer = null;
+  }
+
+  addInvitation(invitation: RoomInvitation): void {
+    this.invitations = upsertInvitation(this.invitations, invitation);
+  }
+
+  dropInvitation(room: string): void {
+    this.invitations = this.invitations.filter((invitation) => invitation.room !== room);
+  }
+
+  occupants(room: string): RoomOccupants {
+    let occupants = this.#occupants.get(room);
+    if (!occupants) this.#occupants.set(room, (occupants = new RoomOccupants(room)));
+    return occupants;
   }
 
   beginAttempt(attempt: ConnectionAttempt): void {
@@ -92,6 +135,12 @@ export class SessionState {
   receive(message: ChatMessage): void {
     const conversation = this.conversation(message.peer);
     conversation.add(message);
+    // A busy room is bounded as the core bounds it, in batches; the open one keeps what is in view.
+    if (message.room && conversation.messages.length > ROOM_LIMITS.messages * 1.1 && message.peer !== this.openPeer) {
+      conversation.keepLatest(ROOM_LIMITS.messages);
+      conversation.complete = false;
+    }
+    if (message.room) return;
     if (message.direction === 'out') {
       this.#started.add(message.peer);
       this.#strangers.delete(message.peer);
