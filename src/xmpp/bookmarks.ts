@@ -36,8 +36,9 @@ export interface BookmarkEvents {
   elsewhere: { jid: string; bookmark: Bookmark | null };
 }
 
-const sameBookmark = (a: Bookmark | undefined, b: Bookmark | null): boolean =>
-  a === undefined ? b === null : b !== null && a.name === b.name && a.autojoin === b.autojoin && a.nick === b.nick && a.password === b.password;
+/** Two states of one room's bookmark, null when there is none. */
+const sameBookmark = (a: Bookmark | null, b: Bookmark | null): boolean =>
+  a === null || b === null ? a === b : a.name === b.name && a.autojoin === b.autojoin && a.nick === b.nick && a.password === b.password;
 
 /** One <item id=room><conference/></item>; null when it is not a bookmark. */
 export function parseBookmark(item: Element): Bookmark | null {
@@ -183,8 +184,8 @@ export class Bookmarks {
 
   /** A notification changes what we hold, and is not the echo of our own publish or retraction in flight. */
   #fromElsewhere(jid: string, bookmark: Bookmark | null): boolean {
-    if (this.#ours.has(jid) && sameBookmark(this.#ours.get(jid) ?? undefined, bookmark)) return false;
-    return !sameBookmark(this.#items.get(jid), bookmark);
+    if (this.#ours.has(jid) && sameBookmark(this.#ours.get(jid)!, bookmark)) return false;
+    return !sameBookmark(this.#items.get(jid) ?? null, bookmark);
   }
 
   /** Keeps a bookmark unless the table is full of others; false when it was dropped. */

@@ -561,13 +561,20 @@ export class Rooms {
     await this.#session.send(xml('message', { to: room.jid, id: randomUUID() }, xml('x', { xmlns: NS_MUC_USER }, invite)));
   }
 
-  /** Accepting joins the room with the invitation's password; declining tells the inviter (mediated only). */
+  /**
+   * Accepting joins the room with the invitation's password (a refused join keeps the invitation,
+   * to try again with another nick); declining tells the inviter (mediated only).
+   */
   async answerInvitation(roomJid: string, accept: boolean, nick: string): Promise<RoomStatus | null> {
     const key = bareJid(roomJid);
     const invitation = this.#invitations.get(key);
     if (!invitation) throw new MucError('MUC_NO_INVITATION', `There is no invitation to ${key}.`);
+    if (accept) {
+      const status = await this.join(key, nick, { password: invitation.password });
+      this.#invitations.delete(key);
+      return status;
+    }
     this.#invitations.delete(key);
-    if (accept) return this.join(key, nick, { password: invitation.password });
     if (invitation.kind === 'mediated' && this.#session.isOnline) {
       await this.#session.send(xml('message', { to: key, id: randomUUID() }, xml('x', { xmlns: NS_MUC_USER }, xml('decline', { to: invitation.from }))));
     }
@@ -806,10 +813,9 @@ export class Rooms {
    * An archived message is ours when it carries an id we sent, or when it came from our nick and
    * the room names our JID as its sender; a sender's own <x/> naming our JID under another nick is not enough.
    */
-  #ownArchived(room: Room, inner: Element, senderJid: string | null): boolean {
-    const senderId = inner.getChild('origin-id', NS_STANZA_ID)?.attrs.id ?? inner.attrs.id;
-    if (senderId && room.sentIds.has(senderId) && resourceOf(inner.attrs.from ?? '') === room.nick) return true;
-    return senderJid !== null && resourceOf(inner.attrs.from ?? '') === room.nick && isOwnBareJid(bareJid(senderJid), this.#session.jid);
+  #ownArchived(room: Room, nick: string, senderId: string | null, senderJid: string | null): boolean {
+    if (nick !== room.nick) return false;
+    return (senderId !== null && room.sentIds.has(senderId)) || (senderJid !== null && isOwnBareJid(bareJid(senderJid), this.#session.jid));
   }
 
   /** One archived message of the room (XEP-0313 4.1.2: results come from the room's bare JID). */
@@ -822,16 +828,18 @@ export class Rooms {
     if (!forwarded || !inner || !body || (inner.attrs.type ?? 'groupchat') !== 'groupchat') return null;
     const stamp = forwarded.getChild('delay', NS_DELAY)?.attrs.stamp;
     const senderJid = inner.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.jid ?? null;
+    const senderId = inner.getChild('origin-id', NS_STANZA_ID)?.attrs.id ?? inner.attrs.id ?? null;
+    const nick = resourceOf(inner.attrs.from ?? '').slice(0, MUC_TEXT_LIMITS.nick);
     return {
       id: String(result.attrs.id),
       room: room.jid,
-      nick: resourceOf(inner.attrs.from ?? '').slice(0, MUC_TEXT_LIMITS.nick),
-      direction: this.#ownArchived(room, inner, senderJid) ? 'out' : 'in',
+      nick,
+      direction: this.#ownArchived(room, nick, senderId, senderJid) ? 'out' : 'in',
       body: body.slice(0, MUC_LIMITS.bodyChars),
       timestamp: stamp && !Number.isNaN(Date.parse(stamp)) ? new Date(Math.min(Date.parse(stamp), Date.now())).toISOString() : new Date().toISOString(),
       source: 'archive',
       private: false,
-      senderId: inner.getChild('origin-id', NS_STANZA_ID)?.attrs.id ?? inner.attrs.id ?? null,
+      senderId,
       senderJid,
     };
   }
