@@ -20,6 +20,8 @@ import { CallError } from './wire.ts';
 export const OCCUPANT_CHANGES_MS = 50;
 /** How long a room server's proof is reused when no POSH material sets its lifetime. */
 const TRUST_REUSE_MS = 3_600_000;
+/** Archive queries one history call may make when the server's pages are smaller than asked. */
+const ARCHIVE_PAGES_PER_CALL = 4;
 
 /** What the rooms need of their account. */
 export interface RoomsOwner {
@@ -98,6 +100,7 @@ export class AccountRooms {
       const shown = this.#invitationOf(invitation);
       this.#emit('room.invitation', { accountId: this.#owner.id, invitation: shown });
     });
+    rooms.events.on('invitationGone', ({ room }) => this.#emit('room.invitation.removed', { accountId: this.#owner.id, room }));
     bookmarks.events.on('fetched', (list) => {
       const before = new Set(this.#bookmarks.keys());
       this.#bookmarks.clear();
@@ -154,8 +157,13 @@ export class AccountRooms {
   /** Joins (and, with `bookmark`, keeps the room in the bookmarks with autojoin). */
   async join(room: string, nick: string, password: string | null, bookmark: boolean): Promise<RoomSummary> {
     const features = this.#session();
+    // Joining never creates a room: a mistyped address is refused (and not bookmarked); creating is rooms.create's.
+    await this.#call(() => features.rooms.join(room, nick, { password, create: false })).catch((error: unknown) => {
+      // The core forgot a room that does not exist: so does the list.
+      if (features.rooms.status(room) === null && this.#status.delete(room) && !this.has(room)) this.#emit('room.removed', { accountId: this.#owner.id, jid: room });
+      throw error;
+    });
     if (bookmark && features.session.isOnline) await this.#saveBookmark(room, { autojoin: true, nick, password });
-    await this.#call(() => features.rooms.join(room, nick, { password }));
     return this.#summary(room)!;
   }
 
@@ -247,12 +255,14 @@ export class AccountRooms {
     let local = conversation.before(before, max);
     const features = this.#features;
     const status = features?.rooms.status(room);
-    const paging = this.#archive.get(room) ?? { first: null, complete: false };
+    let paging = this.#archive.get(room) ?? { first: null, complete: false };
     const archived = status?.features.includes(NS_MAM) ?? false;
-    if (local.length < max && features && status?.state === 'joined' && archived && !paging.complete) {
+    // A server may cap a page below what we ask (Prosody gives 50): a few pages fill one of ours.
+    for (let pages = 0; local.length < max && features && status?.state === 'joined' && archived && !paging.complete && pages < ARCHIVE_PAGES_PER_CALL; pages += 1) {
       const { messages, window } = await this.#call(() => features.rooms.page(room, { before: paging.first }, max));
       for (const message of messages.toReversed()) this.#receive(message, 'older');
-      this.#archive.set(room, { first: window.first ?? paging.first, complete: window.complete || messages.length === 0 });
+      paging = { first: window.first ?? paging.first, complete: window.complete || messages.length === 0 };
+      this.#archive.set(room, paging);
       local = conversation.before(before, max);
     }
     const complete = local.length < max && (!archived || (this.#archive.get(room)?.complete ?? false));
@@ -375,7 +385,8 @@ export class AccountRooms {
       conversation.keepLatest(ROOM_LIMITS.messages);
       this.#archive.delete(message.peer);
     }
-    this.#emit('message', { accountId: this.#owner.id, message });
+    // A page of older messages goes back as the history call's answer, not as events.
+    if (arrival === 'new') this.#emit('message', { accountId: this.#owner.id, message });
     return true;
   }
 
@@ -402,6 +413,7 @@ export class AccountRooms {
       membersOnly: features.has('muc_membersonly'),
       archived: features.has(NS_MAM),
       nonAnonymous: features.has('muc_nonanonymous'),
+      anyoneMaySetSubject: status?.anyoneMaySetSubject ?? false,
       created: status?.created ?? false,
       problem: status?.problem ?? null,
       occupantCount: (this.#occupants.get(jid)?.size ?? 0) + (status?.overflow ?? 0),

@@ -145,6 +145,8 @@ export interface RoomSummary {
   archived: boolean;
   /** Real JIDs are visible to everyone. */
   nonAnonymous: boolean;
+  /** Participants, not only moderators, may change the subject (XEP-0045 8.1). */
+  anyoneMaySetSubject: boolean;
   /** Our join created the room; it is locked until configured (XEP-0045 10.1). */
   created: boolean;
   /** Why we are not in it, in words (refused join, kicked, banned, destroyed), or null. */
@@ -295,6 +297,8 @@ export interface EventPayloads {
   /** Occupants changed since the last event for this room, gathered like roster.contacts; null: gone. */
   'room.occupants': { accountId: string; room: string; changes: { nick: string; occupant: RoomOccupant | null }[] };
   'room.invitation': { accountId: string; invitation: RoomInvitation };
+  /** The invitation to `room` is no longer held (answered, the room joined, or evicted by newer ones). */
+  'room.invitation.removed': { accountId: string; room: string };
   'domainCheck.step': { checkId: string; event: StepEvent };
   'demo.status': DemoStatus;
   /** A store file was unreadable: it was set aside and replaced; nothing else was lost. */

@@ -23,6 +23,7 @@ import type { XmppSession } from './session.ts';
 export type { Affiliation, Departure, Occupant, Role } from './muc-presence.ts';
 export const NS_CONFERENCE = 'jabber:x:conference';
 const NS_ROOMCONFIG = 'http://jabber.org/protocol/muc#roomconfig';
+const NS_ROOMINFO = 'http://jabber.org/protocol/muc#roominfo';
 
 /** What one room, or all of them, may make this client hold. */
 export const MUC_LIMITS = {
@@ -45,6 +46,19 @@ export const MUC_LIMITS = {
   bodyChars: 65_536,
   subjectChars: 4096,
 } as const;
+
+/**
+ * The room-info fields (XEP-0045 6.4, its muc#roominfo form) saying participants may change the
+ * subject: the registered name, and the config field's name that Prosody reports there.
+ */
+const SUBJECT_FIELDS = ['muc#roominfo_subjectmod', 'muc#roomconfig_changesubject'] as const;
+
+/** The first value of a field of the disco#info's muc#roominfo form (XEP-0128), if it has one. */
+function roomInfoField(info: Element | undefined, name: string): string | null {
+  const form = info?.getChildren('x').slice(0, 10).find((x) => x.attrs.xmlns === NS_DATA && x.getChildren('field').some((candidate) => candidate.attrs.var === 'FORM_TYPE' && candidate.getChildText('value') === NS_ROOMINFO));
+  const found = form?.getChildren('field').slice(0, 200).find((candidate) => candidate.attrs.var === name);
+  return found?.getChildText('value')?.trim() ?? null;
+}
 
 /** How many messages a join asks the room to replay (XEP-0045 7.2.15); the archive has the rest. */
 const JOIN_HISTORY = 20;
@@ -82,6 +96,8 @@ export interface RoomStatus {
   features: string[];
   /** The room was created by our join (XEP-0045 10.1, status 201) and waits for its configuration. */
   created: boolean;
+  /** Participants, not only moderators, may change the subject (the room's disco#info form says so). */
+  anyoneMaySetSubject: boolean;
   /** Why we are not in the room, in words (a refused join, a kick, the room destroyed), or null. */
   problem: string | null;
   /** The departure that ended our presence, when the room ended it. */
@@ -112,10 +128,17 @@ export interface RoomEvents {
   reflected: { room: string; id: string; stanzaId: string | null };
   bounced: { room: string; id: string; error: string };
   invitation: Invitation;
+  /** An invitation is no longer held: answered, its room joined, or given way to newer ones. */
+  invitationGone: { room: string };
 }
 
 export interface JoinOptions {
   password?: string | null;
+  /**
+   * False: a room that does not exist is not created by the join (its disco#info answers
+   * item-not-found, XEP-0045 6.4); the join is refused in words. Default true (XEP-0045 10.1.1).
+   */
+  create?: boolean;
 }
 
 interface PendingJoin {
@@ -130,6 +153,11 @@ interface Room {
   password: string | null;
   state: RoomState;
   name: string | null;
+  anyoneMaySetSubject: boolean;
+  /** The join may create the room (JoinOptions.create). */
+  create: boolean;
+  /** We have been in the room in this client's run (a refusal keeps it listed, with the reason). */
+  joinedOnce: boolean;
   subject: string | null;
   subjectBy: string | null;
   features: Set<string>;
@@ -325,6 +353,7 @@ export class Rooms {
    * room is remembered and joined at the next login.
    */
   join(jid: string, nick: string, options: JoinOptions = {}): Promise<RoomStatus> {
+    const create = options.create ?? true;
     const key = bareJid(jid);
     let room = this.#rooms.get(key);
     if (!room) {
@@ -333,18 +362,19 @@ export class Rooms {
       }
       room = {
         jid: key, nick, password: options.password ?? null, state: 'left', name: null, subject: null, subjectBy: null, features: new Set(), occupants: new Map(),
-        overflowNicks: new Set(), created: false, problem: null, departure: null, wanted: true, pending: null, joining: null, nickChange: null, historyTaken: 0,
+        overflowNicks: new Set(), created: false, anyoneMaySetSubject: false, create: true, joinedOnce: false, problem: null, departure: null, wanted: true, pending: null, joining: null, nickChange: null, historyTaken: 0,
         lastHeard: Date.now(), pinging: null, inFlight: new Map(), sentIds: new Set(), lastArchiveId: null,
       };
       this.#rooms.set(key, room);
     } else {
       if (room.state === 'joined' && room.nick === nick) return Promise.resolve(this.#status(room));
       const samePassword = options.password === undefined || (options.password ?? null) === room.password;
-      if (room.joining && room.nick === nick && samePassword) return room.joining;
+      if (room.joining && room.nick === nick && samePassword && room.create === create) return room.joining;
       room.nick = nick;
       if (options.password !== undefined) room.password = options.password;
     }
     room.wanted = true;
+    room.create = create;
     if (!this.#session.isOnline) {
       room.state = 'joining';
       this.#emitRoom(room);
@@ -381,10 +411,19 @@ export class Rooms {
     room.inFlight.clear();
     this.#clearOccupants(room);
     this.#emitRoom(room);
-    await this.#discover(room);
+    const exists = await this.#discover(room);
     // Left, or offline, while the room answered disco#info: the join presence is not sent.
     if (this.#rooms.get(room.jid) !== room || !room.wanted || !this.#session.isOnline) {
       throw new MucError('MUC_LEFT', `The join of ${room.jid} was cancelled.`);
+    }
+    if (!exists && !room.create) {
+      // Never in it: nothing to keep (a room we were in before keeps its place, refused).
+      room.wanted = false;
+      room.state = 'left';
+      room.problem = `There is no room at ${room.jid}. Check the address, or create the room from the Create tab.`;
+      if (room.joinedOnce) this.#emitRoom(room);
+      else this.#rooms.delete(room.jid);
+      throw new MucError('MUC_NO_SUCH_ROOM', room.problem);
     }
     const archived = room.features.has(NS_MAM);
     // With an archive, a rejoin takes the room's history from it (after the last id we saw); a first
@@ -403,15 +442,22 @@ export class Rooms {
     return status;
   }
 
-  /** disco#info on the room (XEP-0045 6.4): its name and features; a room that does not exist yet has none. */
-  async #discover(room: Room): Promise<void> {
+  /**
+   * disco#info on the room (XEP-0045 6.4): its name and features; a room that does not exist yet has
+   * none. False only when the service says there is no such room (item-not-found).
+   */
+  async #discover(room: Room): Promise<boolean> {
     try {
       const info = await this.#session.parts.iqCaller.get(xml('query', { xmlns: NS_DISCO_INFO }), room.jid, 10_000);
       room.features = new Set((info?.getChildren('feature') ?? []).map((feature) => String(feature.attrs.var ?? '')).filter((name) => name !== '').slice(0, 100));
       const identity = info?.getChildren('identity').find((candidate) => candidate.attrs.category === 'conference');
       room.name = identity?.attrs.name ? String(identity.attrs.name).slice(0, 256) : room.name;
-    } catch {
+      room.anyoneMaySetSubject = SUBJECT_FIELDS.some((name) => ['1', 'true'].includes(roomInfoField(info, name) ?? ''));
+      return true;
+    } catch (error) {
       room.features = new Set();
+      room.anyoneMaySetSubject = false;
+      return (error as { condition?: string }).condition !== 'item-not-found';
     }
   }
 
@@ -511,7 +557,7 @@ export class Rooms {
    * Configures a room we own (XEP-0045 10.2): the fields the user set, each only if the room's form
    * has it; the rest of the form keeps the room's values.
    */
-  async configure(jid: string, settings: { name?: string; membersOnly?: boolean; persistent?: boolean; public?: boolean; password?: string | null }): Promise<void> {
+  async configure(jid: string, settings: { name?: string; membersOnly?: boolean; persistent?: boolean; public?: boolean; password?: string | null; anyoneMaySetSubject?: boolean }): Promise<void> {
     const room = bareJid(jid);
     const { iqCaller } = this.#session.parts;
     const form = (await iqCaller.get(xml('query', { xmlns: NS_MUC_OWNER }), room, 15_000))?.getChild('x', NS_DATA);
@@ -521,6 +567,7 @@ export class Rooms {
     if (settings.membersOnly !== undefined) wanted.push(['muc#roomconfig_membersonly', settings.membersOnly ? '1' : '0']);
     if (settings.persistent !== undefined) wanted.push(['muc#roomconfig_persistentroom', settings.persistent ? '1' : '0']);
     if (settings.public !== undefined) wanted.push(['muc#roomconfig_publicroom', settings.public ? '1' : '0']);
+    if (settings.anyoneMaySetSubject !== undefined) wanted.push(['muc#roomconfig_changesubject', settings.anyoneMaySetSubject ? '1' : '0']);
     if (settings.password !== undefined) {
       wanted.push(['muc#roomconfig_passwordprotectedroom', settings.password ? '1' : '0'], ['muc#roomconfig_roomsecret', settings.password ?? '']);
     }
@@ -571,10 +618,10 @@ export class Rooms {
     if (!invitation) throw new MucError('MUC_NO_INVITATION', `There is no invitation to ${key}.`);
     if (accept) {
       const status = await this.join(key, nick, { password: invitation.password });
-      this.#invitations.delete(key);
+      this.#dropInvitation(key);
       return status;
     }
-    this.#invitations.delete(key);
+    this.#dropInvitation(key);
     if (invitation.kind === 'mediated' && this.#session.isOnline) {
       await this.#session.send(xml('message', { to: key, id: randomUUID() }, xml('x', { xmlns: NS_MUC_USER }, xml('decline', { to: invitation.from }))));
     }
@@ -722,6 +769,9 @@ export class Rooms {
       if (self) this.#selfAvailable(room, occupant, parsed.codes);
       return;
     }
+    // Our leave's echo, late, after we asked to join again: a room answers a join with our presence
+    // or an error, never a plain unavailable (XEP-0045 7.2, 7.14), so it ends the old presence only.
+    if (parsed.self && room.state === 'joining' && parsed.departure.kind === 'left') return;
     if (room.occupants.delete(occupant.nick)) this.events.emit('occupant', { room: room.jid, nick: occupant.nick, occupant: null, departure: parsed.departure });
     else room.overflowNicks.delete(occupant.nick);
     if (!parsed.self) return;
@@ -744,8 +794,11 @@ export class Rooms {
     }
     const joining = room.state === 'joining';
     room.state = 'joined';
+    room.joinedOnce = true;
     if (codes.has(201)) room.created = true;
     this.#emitRoom(room);
+    // In the room by whatever way: an invitation to it has nothing left to offer.
+    this.#dropInvitation(room.jid);
     if (joining) this.#settleJoin(room, this.#status(room));
   }
 
@@ -894,15 +947,19 @@ export class Rooms {
     if (held && held.from !== invitation.from) return;
     this.#invitations.delete(invitation.room);
     this.#invitations.set(invitation.room, invitation);
-    if (this.#invitations.size > MUC_LIMITS.invitations) this.#invitations.delete(this.#invitations.keys().next().value as string);
+    if (this.#invitations.size > MUC_LIMITS.invitations) this.#dropInvitation(this.#invitations.keys().next().value as string);
     this.events.emit('invitation', { ...invitation });
+  }
+
+  #dropInvitation(room: string): void {
+    if (this.#invitations.delete(room)) this.events.emit('invitationGone', { room });
   }
 
   #status(room: Room): RoomStatus {
     const self = room.occupants.get(room.nick);
     return {
       jid: room.jid, state: room.state, nick: room.nick, name: room.name, subject: room.subject, subjectBy: room.subjectBy, self: room.state === 'joined' && self ? { ...self } : null,
-      features: [...room.features], created: room.created, problem: room.problem, departure: room.departure, overflow: room.overflowNicks.size,
+      features: [...room.features], created: room.created, anyoneMaySetSubject: room.anyoneMaySetSubject, problem: room.problem, departure: room.departure, overflow: room.overflowNicks.size,
     };
   }
 

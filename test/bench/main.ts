@@ -12,6 +12,7 @@ import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './optio
 import { renderReport, type BenchResults } from './report.ts';
 import { runScenarioA, runScenarioB } from './scenario-login.ts';
 import { runScenarioG } from './scenario-profiles.ts';
+import { runScenarioH } from './scenario-room.ts';
 import { runScenarioF } from './scenario-roster.ts';
 import { runScenarioC } from './scenario-scram.ts';
 import { runScenarioE } from './scenario-ui.ts';
@@ -67,6 +68,9 @@ async function bench(options: BenchOptions, cleanups: Array<() => Promise<void>>
         break;
       case 'g':
         results.scenarios.g = await runScenarioG({ testbed, network, delays: options.delays, runs: options.runs, log });
+        break;
+      case 'h':
+        results.scenarios.h = await runScenarioH({ testbed, runs: options.runs, smoke: options.smoke, scratch, log });
         break;
     }
     log(`(${scenario}) took ${Math.round((performance.now() - at) / 1000)} s`);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Delays } from './network.ts';
 
-export const SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const;
+export const SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -25,7 +25,7 @@ export const USAGE = `npm run bench -- [options]
   --web-ms N     round-trip time to every HTTPS host (default ${DEFAULT_DELAYS.webMs})
   --xmpp-ms N    round-trip time to the XMPP server (default ${DEFAULT_DELAYS.xmppMs})
   --runs N       samples per variant (default 20)
-  --only a,b,..  scenarios to run (default a,b,c,d,e,f,g)
+  --only a,b,..  scenarios to run (default a,b,c,d,e,f,g,h)
   --idle-ms N    time between the app's start and the click in login samples (default 300)
   --out DIR      where the JSON results go (default bench-results)
   --smoke        tiny sizes and 2 runs: checks the harness, not the product`;

@@ -13,21 +13,10 @@ import { launchBrowserShell, type RunningBrowserShell } from '../../src/web/shel
 import { launchChromium } from '../ui/support/browser.ts';
 import { RENDERER_DIR, requireBuild, spawnShell } from '../ui/support/shell.ts';
 import { rendererMemory, type RendererMemory } from './renderer-memory.ts';
-import { shareBelow, summarize, type Summary } from './stats.ts';
-import { prepareUiUsers, SMOKE_UI_SIZE, startPeer, UI_SIZES, type UiSize, type UiUsers } from './ui-load.ts';
-import { benchPage, type BenchPage, type FrameSamples } from './ui-page.ts';
-
-export const FRAME_BUDGET_MS = 1000 / 60;
-
-export interface FrameResult {
-  frames: number;
-  work: Summary;
-  p95WorkMs: number;
-  /** Share of frames whose main-thread work fits in one 60 Hz frame. */
-  shareUnderBudget: number;
-  /** Share of frame intervals longer than 1.5 frames (a frame missed). */
-  missedShare: number;
-}
+import { summarize, type Summary } from './stats.ts';
+import { prepareUiUsers, SMOKE_UI_SIZE, startPeer, UI_SIZES, type UiSize } from './ui-load.ts';
+import { firstRenders, scrollPasses, signIn, waitFor, type FrameResult } from './ui-measure.ts';
+import { benchPage } from './ui-page.ts';
 
 export interface EventTraffic {
   count: number;
@@ -63,66 +52,6 @@ interface UiContext {
 }
 
 const ROW = '[data-testid=roster-contact]';
-
-function frameResult(samples: FrameSamples[]): FrameResult {
-  const work = samples.flatMap((sample) => sample.work);
-  const intervals = samples.flatMap((sample) => sample.intervals);
-  const sorted = [...work].sort((a, b) => a - b);
-  return {
-    frames: work.length,
-    work: summarize(work),
-    p95WorkMs: sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)] ?? Number.NaN,
-    shareUnderBudget: shareBelow(work, FRAME_BUDGET_MS),
-    missedShare: intervals.filter((interval) => interval > 1.5 * FRAME_BUDGET_MS).length / Math.max(1, intervals.length),
-  };
-}
-
-async function waitFor(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`Scenario (e): ${what} did not happen within ${timeoutMs} ms.`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function signIn(page: Page, testbed: Testbed, users: UiUsers): Promise<number> {
-  await page.getByTestId('setup-jid').fill(users.user);
-  await page.getByTestId('setup-password').fill(users.password);
-  await page.getByTestId('setup-advanced').locator('summary').click();
-  await page.getByTestId('setup-resolver').fill(testbed.dnsServer);
-  await page.getByTestId('setup-ca').fill(testbed.caPem);
-  const startedAt = epochMs();
-  await page.getByTestId('setup-submit').click();
-  await page.locator('[data-testid=connection-state][data-state="online"]').waitFor({ timeout: 60_000 });
-  return epochMs() - startedAt;
-}
-
-/** Renders `view` `runs` times from another view; the first time is reported apart (cold code). */
-async function firstRenders(runs: number, render: () => Promise<number>, leave: () => Promise<void>): Promise<{ first: number; runs: Summary }> {
-  const first = await render();
-  await leave();
-  const times: number[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    times.push(await render());
-    await leave();
-  }
-  return { first, runs: summarize(times) };
-}
-
-/** `runs` passes of 30 frames each, starting at positions spread over the whole list. */
-async function scrollPasses(bench: BenchPage, selector: string, runs: number, step: number): Promise<FrameResult> {
-  const frames = 30;
-  const { scrollHeight, clientHeight } = await bench.scrollHeight(selector);
-  const span = Math.max(0, scrollHeight - clientHeight - frames * Math.abs(step));
-  const samples: FrameSamples[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const fraction = runs === 1 ? 0 : run / (runs - 1);
-    // Downwards from the top part of the range, upwards from the bottom part.
-    const start = step > 0 ? fraction * span : scrollHeight - clientHeight - fraction * span;
-    samples.push(await bench.scrollFrames(selector, start, step, frames));
-  }
-  return frameResult(samples);
-}
 
 function countEvents(shell: RunningBrowserShell, peer: string) {
   const traffic = { roster: { count: 0, bytes: 0 }, rosterContacts: { count: 0, bytes: 0 }, message: { count: 0, bytes: 0 } };
@@ -163,7 +92,7 @@ async function measureSize(context: UiContext, browser: Browser, size: UiSize): 
     const framesFromPeer = countFrames(page, users.peer);
     await page.goto(shell.shell.launchUrl());
     await page.getByTestId('nav-account').waitFor({ timeout: 30_000 });
-    const loginMs = await signIn(page, testbed, users);
+    const loginMs = await signIn(page, testbed, { jid: users.user, password: users.password });
 
     peer = await startPeer(testbed, users);
     const sentAt = epochMs();

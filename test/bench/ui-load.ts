@@ -9,7 +9,7 @@ import { trustStore } from '../../src/lookup/anchors.ts';
 import { createResolver } from '../../src/lookup/resolver.ts';
 import type { Testbed } from '../../src/testbed/index.ts';
 import { prosodyPaths, writeRoster, type RosterEntry } from '../../src/testbed/prosody.ts';
-import { XmppSession } from '../../src/xmpp/session.ts';
+import { XmppSession, type SessionState } from '../../src/xmpp/session.ts';
 import { DOMAIN } from './topology.ts';
 
 export interface UiSize {
@@ -71,19 +71,38 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-/** The peer, logged in with our own session code (its server proven by POSH like any login). */
-export async function startPeer(testbed: Testbed, users: UiUsers): Promise<Peer> {
+/** A bench account logged in with our own session code (its server proven by POSH like any login). */
+export async function startBenchSession(testbed: Testbed, jid: string, password: string): Promise<XmppSession> {
   const session = new XmppSession({
-    jid: users.peer,
-    password: () => users.peerPassword,
+    jid,
+    password: () => password,
     resolver: createResolver({ server: testbed.dnsServer }),
     trust: trustStore([testbed.caPem]),
   });
-  const state = await session.start();
-  if (state !== 'online') {
-    await session.stop();
-    throw new Error(`The bench peer ${users.peer} could not log in (${state}: ${session.problem?.message ?? 'no reason'}).`);
+  let state = await session.start();
+  // A transient failure is retried after a backoff: give it that chance before giving up.
+  if (state === 'error' && !session.problem?.permanent) {
+    state = await new Promise<SessionState>((resolve) => {
+      const timer = setTimeout(() => resolve(session.state), 60_000);
+      const off = session.events.on('state', ({ state: next }) => {
+        if (next !== 'online' && next !== 'refused' && next !== 'auth-failed') return;
+        clearTimeout(timer);
+        off();
+        resolve(next);
+      });
+    });
   }
+  if (state !== 'online') {
+    const problem = session.problem;
+    await session.stop();
+    throw new Error(`The bench account ${jid} could not log in (${state}: ${problem ? `${problem.code}: ${problem.message}` : 'no problem reported'}).`);
+  }
+  return session;
+}
+
+/** The peer of scenario (e), online and available. */
+export async function startPeer(testbed: Testbed, users: UiUsers): Promise<Peer> {
+  const session = await startBenchSession(testbed, users.peer, users.peerPassword);
   await session.send(xml('presence'));
   return {
     session,

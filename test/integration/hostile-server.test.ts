@@ -593,6 +593,31 @@ describe('a hostile room (XEP-0045): what a room, an occupant or a stranger cann
     });
   });
 
+  it("XEP-0045 7.2 and 7.14: our leave's echo, arriving late after we asked to join again, neither cancels the new join nor ends it", async () => {
+    await online({ online: () => undefined }, async (features, connection) => {
+      const echo = `<presence from='${ROOM}/me' type='unavailable'><x xmlns='${NS_MUC_USER}'><item role='none' affiliation='none'/><status code='110'/></x></presence>`;
+      await joinRoom(features, connection, ROOM, 'me');
+      // The echo while the new join waits for disco#info.
+      await features.rooms.leave(ROOM);
+      const again = features.rooms.join(ROOM, 'me');
+      const disco = await sentBy(connection, iqTo(ROOM), 1);
+      await connection().write(echo + discoAnswer(disco.attrs.id, ROOM));
+      // Presences to the occupant JID: the first join, the leave, this join.
+      await sentBy(connection, presenceTo(`${ROOM}/me`), 2);
+      await connection().write(selfPresence(ROOM, 'me'));
+      expect(await again).toMatchObject({ state: 'joined' });
+      // The echo after the new join presence, before the room's answer to it.
+      await features.rooms.leave(ROOM);
+      const third = features.rooms.join(ROOM, 'me');
+      const disco2 = await sentBy(connection, iqTo(ROOM), 2);
+      await connection().write(discoAnswer(disco2.attrs.id, ROOM));
+      await sentBy(connection, presenceTo(`${ROOM}/me`), 4);
+      await connection().write(echo + selfPresence(ROOM, 'me'));
+      expect(await third).toMatchObject({ state: 'joined' });
+      expect(features.rooms.status(ROOM)).toMatchObject({ state: 'joined', problem: null });
+    });
+  });
+
   it('XEP-0045 7.8.2: an invite inside a groupchat message is the room talking, not an invitation', async () => {
     await online({ online: () => undefined }, async (features, connection) => {
       await joinRoom(features, connection, ROOM, 'me');
@@ -636,7 +661,7 @@ describe('a hostile room (XEP-0045): what a room, an occupant or a stranger cann
     });
   });
 
-  it(`XEP-0249: one invitation per room, which another inviter cannot replace (nor its password); ${MUC_LIMITS.invitations + 10} rooms keep the latest ${MUC_LIMITS.invitations}`, async () => {
+  it(`XEP-0249: one invitation per room, which another inviter cannot replace (nor its password); ${MUC_LIMITS.invitations + 10} rooms keep the latest ${MUC_LIMITS.invitations}, and each one given way is announced`, async () => {
     await online({ online: () => undefined }, async (features, connection) => {
       const invite = async (from: string, room: string, password: string) => {
         await connection().write(`<message from='${from}' id='${randomUUID()}'><x xmlns='jabber:x:conference' jid='${room}' password='${password}'/></message>`);
@@ -644,6 +669,8 @@ describe('a hostile room (XEP-0045): what a room, an occupant or a stranger cann
         await connection().write(discoAnswer(asked.attrs.id, room));
       };
       const heard = invitations(features);
+      const gone: string[] = [];
+      features.rooms.events.on('invitationGone', ({ room }) => void gone.push(room));
       await invite('carol@evil.test/pc', LOUNGE, 'right');
       await expect.poll(() => heard.length, { timeout: 5000 }).toBe(1);
       await invite('mallory@evil.test/pc', LOUNGE, 'wrong');
@@ -653,6 +680,8 @@ describe('a hostile room (XEP-0045): what a room, an occupant or a stranger cann
       expect(heard.filter((invitation) => invitation.room === LOUNGE)).toHaveLength(1);
       const kept = features.rooms.invitations().map((invitation) => invitation.room);
       expect(kept).toEqual(rooms.slice(-MUC_LIMITS.invitations));
+      // The window learns of each eviction, oldest first: the one kept longest, then r0 to r9.
+      expect(gone).toEqual([LOUNGE, ...rooms.slice(0, 10)]);
     });
   });
 

@@ -147,6 +147,33 @@ describe.each(SERVERS)('$server ($service)', ({ domain, service }) => {
     expect(await roomWhere(late, room, (status) => status.subject === 'Today: trust')).toMatchObject({ subjectBy: 'owner' });
   });
 
+  it('XEP-0045 6.4 and 10.1.1: a join that may not create a room refuses one that does not exist, in words, and creates nothing', async () => {
+    const [guest, other] = await Promise.all([online('guest'), online('other')]);
+    const absent = newRoom();
+    await expect(guest.rooms.join(absent, 'guest', { create: false })).rejects.toMatchObject({ code: 'MUC_NO_SUCH_ROOM', message: expect.stringContaining(`There is no room at ${absent}`) });
+    expect(guest.rooms.status(absent)).toBeNull();
+    // Still absent for anyone else: the refused join sent no presence.
+    await expect(other.rooms.join(absent, 'other', { create: false })).rejects.toMatchObject({ code: 'MUC_NO_SUCH_ROOM' });
+    // A room that exists is joined as before.
+    const room = await createdRoom(other);
+    expect(await guest.rooms.join(room, 'guest', { create: false })).toMatchObject({ state: 'joined', created: false });
+  });
+
+  it("XEP-0045 8.1 and 10.2: where the owner lets anyone change the subject, the room's disco#info says so and a participant's subject reaches everyone", async () => {
+    const [owner, guest] = await Promise.all([online('owner'), online('guest')]);
+    const room = await createdRoom(owner);
+    // Each server has its own default (Prosody: moderators only; ejabberd: anyone): set it first.
+    await owner.rooms.configure(room, { anyoneMaySetSubject: false });
+    expect(await guest.rooms.join(room, 'guest')).toMatchObject({ anyoneMaySetSubject: false });
+    await owner.rooms.configure(room, { anyoneMaySetSubject: true });
+    // The room's info is read at the join: a new join sees the new setting.
+    await guest.rooms.leave(room);
+    expect(await guest.rooms.join(room, 'guest')).toMatchObject({ anyoneMaySetSubject: true, self: { role: 'participant' } });
+    const seen = roomWhere(owner, room, (status) => status.subject === 'Set by a guest');
+    await guest.rooms.setSubject(room, 'Set by a guest');
+    expect(await seen).toMatchObject({ subjectBy: 'guest' });
+  });
+
   it('XEP-0045 7.2.15 with XEP-0313: the join history and the archive together give each message once', async () => {
     const owner = await online('owner');
     const room = await createdRoom(owner);
@@ -255,7 +282,7 @@ describe.each(SERVERS)('$server ($service)', ({ domain, service }) => {
     const owner = await online('owner');
     const { view } = roomsView(owner, 'owner');
     const remote = `lobby-${hex()}@conference.proper.example`;
-    await view.join(remote, 'owner', null, false);
+    await view.create(remote, 'owner', null);
     expect(view.summaries().find((summary) => summary.jid === remote)).toMatchObject({ remote: true, state: 'joined' });
     const trust = await view.trust(remote, false);
     expect(trust).toMatchObject({ domain: 'conference.proper.example', sameService: false, fromCache: false });

@@ -262,10 +262,13 @@ describe('alice in rooms, bob as a second client', () => {
     await alice.getByTestId('room-join-open').click();
     await alice.getByTestId('room-join-address').fill(remote);
     await alice.getByTestId('room-join-address').press('Enter');
+    // Joining never creates: the address names no room yet, and the dialog says so.
+    await expect.poll(() => alice.getByTestId('room-join-error').textContent(), { timeout: 15_000 }).toContain(`There is no room at ${remote}`);
+    expect(await roomRow(remote).count()).toBe(0);
+    await alice.getByTestId('room-tab-create').click();
+    await alice.getByTestId('room-create-address').fill(remote);
+    await alice.getByTestId('room-create-address').press('Enter');
     await roomView(remote).and(alice.locator('[data-state=joined]')).waitFor({ timeout: 15_000 });
-    // The join created it, locked (XEP-0045 10.1) until its owner opens it.
-    await alice.getByTestId('room-unlock').click();
-    await alice.getByTestId('room-locked').waitFor({ state: 'detached', timeout: 10_000 });
     await alice.getByTestId('room-info').locator('summary').click();
     const verdict = alice.getByTestId('room-trust').getByTestId('chain-verdict');
     await verdict.waitFor({ timeout: 20_000 });

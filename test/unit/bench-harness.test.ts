@@ -63,7 +63,7 @@ describe('the limit of the injected delays', () => {
 
 describe('flags', () => {
   it('defaults: 50 ms DNS, 80 ms web, 40 ms XMPP, 20 runs, every scenario', () => {
-    expect(parseBenchOptions([])).toMatchObject({ delays: { dnsMs: 50, webMs: 80, xmppMs: 40 }, runs: 20, scenarios: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], smoke: false });
+    expect(parseBenchOptions([])).toMatchObject({ delays: { dnsMs: 50, webMs: 80, xmppMs: 40 }, runs: 20, scenarios: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], smoke: false });
   });
 
   it('every delay and the runs are configurable', () => {
@@ -77,7 +77,7 @@ describe('flags', () => {
   it.each([
     { rule: 'a delay that is not a whole number', args: ['--dns-ms', '1.5'], message: /--dns-ms must be a whole number/ },
     { rule: 'a negative delay', args: ['--web-ms', '-3'], message: /--web-ms/ },
-    { rule: 'an unknown scenario', args: ['--only', 'a,z'], message: /--only takes scenarios from a, b, c, d, e, f, g, not "z"/ },
+    { rule: 'an unknown scenario', args: ['--only', 'a,z'], message: /--only takes scenarios from a, b, c, d, e, f, g, h, not "z"/ },
     { rule: 'an unknown flag', args: ['--fast'], message: /fast/ },
   ])('refused with a sentence: $rule', ({ args, message }) => {
     expect(() => parseBenchOptions(args)).toThrow(UsageError);

@@ -329,7 +329,7 @@ describe('loginWords: the chain\'s login node', () => {
 describe('group chat', () => {
   const room = (jid: string, extra: Partial<RoomSummary> = {}): RoomSummary => ({
     jid, state: 'joined', name: null, nick: 'alice', subject: null, subjectBy: null, role: 'participant', affiliation: 'none', passwordProtected: false,
-    membersOnly: false, archived: true, nonAnonymous: false, created: false, problem: null, occupantCount: 2, unread: 0, mentions: 0, bookmarked: false,
+    membersOnly: false, archived: true, nonAnonymous: false, anyoneMaySetSubject: false, created: false, problem: null, occupantCount: 2, unread: 0, mentions: 0, bookmarked: false,
     autojoin: false, remote: false, ...extra,
   });
   const occupant = (nick: string, extra: Partial<RoomOccupant> = {}): RoomOccupant => ({ nick, role: 'participant', affiliation: 'none', jid: null, show: null, status: null, ...extra });
@@ -423,10 +423,14 @@ describe('group chat', () => {
     expect(occupantActions({ ...owner, affiliation: 'admin' }, occupant('boss', { role: 'moderator', affiliation: 'owner', jid: 'o@example.com' }))).toEqual(['private']);
   });
 
-  it('moderators may change the subject of a room they are in; the room facts say what its features mean', () => {
+  it('XEP-0045 8.1: moderators may change the subject of a room they are in, participants where the room lets them, visitors never; the room facts say what its features mean', () => {
     expect(maySetSubject(room('r@c.example', { role: 'moderator' }))).toBe(true);
     expect(maySetSubject(room('r@c.example', { role: 'participant' }))).toBe(false);
+    expect(maySetSubject(room('r@c.example', { role: 'participant', anyoneMaySetSubject: true }))).toBe(true);
+    expect(maySetSubject(room('r@c.example', { role: 'visitor', anyoneMaySetSubject: true }))).toBe(false);
     expect(maySetSubject(room('r@c.example', { role: 'moderator', state: 'left' }))).toBe(false);
+    expect(maySetSubject(room('r@c.example', { role: 'participant', anyoneMaySetSubject: true, state: 'left' }))).toBe(false);
+    expect(roomFacts(room('r@c.example', { anyoneMaySetSubject: true }))).toContain('Anyone with a voice may change the subject.');
     expect(roomFacts(room('r@c.example', { archived: false, membersOnly: true, passwordProtected: true, nonAnonymous: true }))).toEqual([
       'Keeps no archive: only what was said while you were in it.',
       'Members only: others need an invitation or membership.',

@@ -189,6 +189,7 @@ export class AppState {
     on('room.removed', ({ accountId, jid }) => this.session(accountId).removeRoom(jid));
     on('room.occupants', ({ accountId, room, changes }) => this.session(accountId).occupants(room).apply(changes));
     on('room.invitation', ({ accountId, invitation }) => this.session(accountId).addInvitation(invitation));
+    on('room.invitation.removed', ({ accountId, room }) => this.session(accountId).dropInvitation(room));
     on('domainCheck.step', ({ checkId, event }) => this.domainCheck.applyStep(checkId, event));
     on('demo.status', (status) => this.#applyDemo(status));
     on('store.recovered', ({ store, backupPath, message }) => {

@@ -167,8 +167,9 @@ export function occupantActions(
   return actions;
 }
 
-/** Whether we may change the subject: moderators may (rooms that let participants do it say so by accepting). */
-export const maySetSubject = (room: Pick<RoomSummary, 'state' | 'role'>): boolean => room.state === 'joined' && room.role === 'moderator';
+/** Whether we may change the subject (XEP-0045 8.1): moderators may, and participants where the room lets them. */
+export const maySetSubject = (room: Pick<RoomSummary, 'state' | 'role' | 'anyoneMaySetSubject'>): boolean =>
+  room.state === 'joined' && (room.role === 'moderator' || (room.role === 'participant' && room.anyoneMaySetSubject));
 
 /** What the room's disco#info says about it, in words, for the room's details. */
 export function roomFacts(room: RoomSummary): string[] {
@@ -177,6 +178,7 @@ export function roomFacts(room: RoomSummary): string[] {
   if (room.membersOnly) facts.push('Members only: others need an invitation or membership.');
   if (room.passwordProtected) facts.push('Protected by a password.');
   facts.push(room.nonAnonymous ? 'Everyone in it sees your address.' : 'Only moderators may see your address.');
+  if (room.anyoneMaySetSubject) facts.push('Anyone with a voice may change the subject.');
   if (room.created) facts.push('You created it in this session.');
   return facts;
 }
